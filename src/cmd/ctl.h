@@ -1,0 +1,48 @@
+/*
+ * ctl: what the sluicectl commands share. Each command is a function
+ * taking the context and its own arguments (argv[0] is the command word)
+ * and returning a sysexits(3) status, having printed its own errors.
+ */
+#ifndef SLUICE_CTL_H
+#define SLUICE_CTL_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "db.h"
+
+struct ctl {
+	struct config	 cfg;
+	const char	*config_path;
+	struct db	*directory;	/* opened by ctl_directory_open() */
+};
+
+struct ctl_command {
+	const char	*name;
+	const char	*usage;		/* arguments after the name */
+	const char	*help;		/* one paragraph */
+	int		(*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+/* A group of subcommands ("user add", "user del", ...). */
+struct ctl_group {
+	const char			*name;
+	const struct ctl_command	*commands;	/* ends with name NULL */
+};
+
+extern const struct ctl_group ctl_domain_group;
+extern const struct ctl_group ctl_user_group;
+extern const struct ctl_group ctl_alias_group;
+
+/* Print "sluicectl: message" to stderr. */
+void	 ctl_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Open directory.db in the configured state directory; EX_* on failure. */
+int	 ctl_directory_open(struct ctl *ctl);
+/* Is argv[1] "-h" or "--help"? Then print the usage and return true. */
+bool	 ctl_wants_help(const char *group, const struct ctl_command *cmd,
+	    int argc, char **argv);
+void	 ctl_usage(const char *group, const struct ctl_command *cmd);
+int	 ctl_run_group(struct ctl *ctl, const struct ctl_group *g, int argc,
+	    char **argv);
+
+#endif

@@ -1,0 +1,119 @@
+#!/bin/sh
+# sluicectl end to end: init, domains, users, aliases, passwords and
+# configuration against real SQLite files, checked with the sqlite3 shell.
+. "$top_srcdir/tests/integration/lib.sh"
+
+conf="$T/sluice.conf"
+state="$T/state"
+cat >"$conf" <<CONF
+state_dir = $state
+hostname = mx.example.org
+message_size_limit = 10M
+CONF
+ctl() { "$SLUICECTL" -c "$conf" "$@"; }
+
+# --- init is idempotent -------------------------------------------------
+expect_status 0 "init creates the databases" ctl init
+for db in directory queue mail; do
+	[ -f "$state/$db.db" ] || fail "$db.db missing"
+	expect_eq "$(sql "$state/$db.db" 'PRAGMA journal_mode')" wal "$db.db in WAL mode"
+	[ "$(sql "$state/$db.db" 'PRAGMA user_version')" -ge 1 ] || fail "$db.db not migrated"
+done
+expect_status 0 "init again" ctl init
+expect_match "$T/out" "up to date" "second init changes nothing"
+expect_status 0 "migrate" ctl migrate
+
+# --- domains ---------------------------------------------------------------
+expect_status 0 "add local domain" ctl domain add Example.ORG.
+expect_status 0 "add relay domain" ctl domain add relay.example relay
+expect_status 65 "duplicate domain" ctl domain add example.org
+expect_match "$T/err" "already exists" "duplicate domain says so"
+expect_status 65 "invalid domain" ctl domain add 'bad_domain..example'
+expect_status 64 "bad kind" ctl domain add other.example remote
+expect_eq "$(sql "$state/directory.db" "select name||':'||kind from domains order by name")" \
+	"example.org:local
+relay.example:relay" "domains normalised and stored"
+
+# --- users: passwords from standard input, never argv ---------------------
+echo 'correct horse' | ctl user add Alice@Example.org >/dev/null || fail "user add alice"
+ok "add alice"
+printf 'battery staple\n' | ctl user add bob@example.org --quota 50M >/dev/null || fail "user add bob"
+ok "add bob with quota"
+echo 'x' | ctl user add carol@corp.example >"$T/out" || fail "user add carol"
+expect_match "$T/out" "submission-only" "user of a foreign domain is submission-only"
+expect_status 65 "mailbox needs a local domain" sh -c "echo pw | '$SLUICECTL' -c '$conf' user add dave@corp.example --mailbox"
+expect_status 65 "empty password refused" sh -c "printf '\n' | '$SLUICECTL' -c '$conf' user add eve@example.org"
+expect_status 65 "duplicate user" sh -c "echo pw | '$SLUICECTL' -c '$conf' user add alice@example.org"
+expect_status 65 "malformed address" sh -c "echo pw | '$SLUICECTL' -c '$conf' user add 'no-at-sign'"
+
+rows=$(sql "$state/directory.db" "select address, has_mailbox, quota, substr(password,1,3) from users order by address")
+expect_eq "$rows" "alice@example.org|1|0|\$y\$
+bob@example.org|1|52428800|\$y\$
+carol@corp.example|0|0|\$y\$" "users stored lower-cased with yescrypt hashes"
+
+# The password does not appear anywhere in the database file.
+if grep -q 'correct horse' "$state"/directory.db*; then fail "plaintext password stored"; fi
+ok "no plaintext password on disk"
+
+# --- passwd changes the hash ---------------------------------------------------
+before=$(sql "$state/directory.db" "select password from users where address='alice@example.org'")
+echo 'new secret' | ctl user passwd alice@example.org >/dev/null || fail "passwd"
+after=$(sql "$state/directory.db" "select password from users where address='alice@example.org'")
+[ "$before" != "$after" ] || fail "hash unchanged by passwd"
+ok "passwd changes the hash"
+python3 - "$after" <<'PY' || fail "new hash does not verify 'new secret'"
+import ctypes, ctypes.util, sys
+lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
+lib.crypt.restype = ctypes.c_char_p
+h = sys.argv[1].encode()
+sys.exit(0 if lib.crypt(b"new secret", h) == h and lib.crypt(b"correct horse", h) != h else 1)
+PY
+ok "new hash verifies the new password only"
+expect_status 65 "passwd of unknown user" sh -c "echo pw | '$SLUICECTL' -c '$conf' user passwd nobody@example.org"
+
+# --- enable / disable / list / del --------------------------------------------------
+expect_status 0 "disable" ctl user disable bob@example.org
+expect_eq "$(sql "$state/directory.db" "select enabled from users where address='bob@example.org'")" 0 "bob disabled"
+expect_status 0 "enable" ctl user enable BOB@example.org
+expect_eq "$(sql "$state/directory.db" "select enabled from users where address='bob@example.org'")" 1 "bob enabled"
+expect_status 0 "list users of a domain" ctl user list example.org
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" 2 "two users in example.org"
+expect_status 0 "delete carol" ctl user del carol@corp.example
+expect_status 65 "delete carol again" ctl user del carol@corp.example
+
+# --- aliases --------------------------------------------------------------------
+expect_status 0 "alias with two targets" ctl alias add team@example.org alice@example.org someone@remote.example
+expect_status 65 "alias in a foreign domain" ctl alias add x@corp.example alice@example.org
+expect_status 65 "alias to itself" ctl alias add self@example.org self@example.org
+expect_eq "$(sql "$state/directory.db" "select targets from alias_overview where address='team@example.org'")" \
+	"alice@example.org, someone@remote.example" "alias_overview view"
+expect_status 0 "alias del one target" ctl alias del team@example.org someone@remote.example
+expect_status 0 "alias list" ctl alias list
+expect_eq "$(cat "$T/out")" "team@example.org -> alice@example.org" "one target left"
+expect_status 65 "domain with users cannot go" ctl domain del example.org
+expect_match "$T/err" "still has users" "domain del explains"
+
+# --- config -----------------------------------------------------------------------
+expect_status 0 "config shows differences" ctl config
+expect_match "$T/out" "^message_size_limit = 10M" "changed key shown"
+expect_match "$T/out" "^hostname = mx.example.org" "hostname shown"
+if grep -q '^smtp_max_recipients' "$T/out"; then fail "default shown"; fi
+ok "defaults not shown"
+echo "bogus_key = 1" >>"$conf"
+expect_status 78 "unknown key is a configuration error" ctl config
+expect_match "$T/err" "sluice.conf:4: .*bogus_key" "error names file and line"
+
+# --- newer schema is refused with advice ------------------------------------
+sed -i '$d' "$conf"
+sql "$state/directory.db" "PRAGMA user_version=999"
+expect_status 69 "newer schema refused" ctl domain list
+expect_match "$T/err" "newer than this sluice" "schema error says what happened"
+
+# --- help and usage -----------------------------------------------------------------
+for c in init migrate config domain user alias; do
+	expect_status 0 "$c --help" "$SLUICECTL" "$c" --help
+done
+expect_status 0 "user add --help" "$SLUICECTL" user add --help
+expect_match "$T/out" "standard" "user add help mentions standard input"
+expect_status 64 "unknown command" "$SLUICECTL" frobnicate
+echo "# $checks checks passed"

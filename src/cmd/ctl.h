@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "util.h"
 
 struct ctl {
 	struct config	 cfg;

@@ -90,10 +90,11 @@ int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list copy;
+	char probe[1];
 	int n;
 
 	va_copy(copy, ap);
-	n = vsnprintf(NULL, 0, fmt, copy);
+	n = vsnprintf(probe, sizeof(probe), fmt, copy);
 	va_end(copy);
 	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
 		return -1;

@@ -37,7 +37,8 @@ int	 buf_append(struct buf *b, const void *data, size_t len);
 int	 buf_append_str(struct buf *b, const char *s);
 int	 buf_append_byte(struct buf *b, uint8_t c);
 int	 buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
-int	 buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int	 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	    PRINTF_LIKE(2, 0);
 
 /* Make room for n more bytes without changing len. */
 int	 buf_reserve(struct buf *b, size_t n);

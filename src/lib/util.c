@@ -73,11 +73,12 @@ char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;
+	char probe[1];
 	int len;
 	char *p;
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(probe, sizeof(probe), fmt, ap);
 	va_end(ap);
 	if (len < 0)
 		fatal("xasprintf: bad format \"%s\"", fmt);

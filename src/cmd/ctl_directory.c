@@ -339,6 +339,20 @@ user_mailbox(struct ctl *ctl, const char *address, int wanted, bool *has_r)
 	return EX_OK;
 }
 
+/* Refuse an existing user before asking for a password. */
+static int
+user_absent(struct ctl *ctl, const char *address)
+{
+	struct dir_user u;
+	const char *err = NULL;
+	int rc = directory_user_get(ctl->directory, address, &u, &err);
+
+	dir_user_clear(&u);
+	if (rc == DIR_NOTFOUND)
+		return EX_OK;
+	return ctl_dir_status(rc == DIR_OK ? DIR_EXISTS : rc, address, err);
+}
+
 static int
 user_add(struct ctl *ctl, int argc, char **argv)
 {
@@ -353,6 +367,7 @@ user_add(struct ctl *ctl, int argc, char **argv)
 	if (ctl_address_normalise(arg, address) == -1)
 		return EX_DATAERR;
 	if ((status = ctl_directory_open(ctl)) != EX_OK ||
+	    (status = user_absent(ctl, address)) != EX_OK ||
 	    (status = user_mailbox(ctl, address, o.mailbox, &u.has_mailbox))
 	    != EX_OK)
 		return status;

@@ -393,9 +393,8 @@ main(int argc, char **argv)
 	if (cmd->run != cmd_domain && cmd->run != cmd_user &&
 	    cmd->run != cmd_alias && ctl_wants_help(NULL, cmd, argc, argv))
 		return EX_OK;
-	if ((status = ctl_load_config(&ctl, explicit)) != EX_OK)
-		return status;
-	status = cmd->run(&ctl, argc, argv);
+	if ((status = ctl_load_config(&ctl, explicit)) == EX_OK)
+		status = cmd->run(&ctl, argc, argv);
 	db_close(&ctl.directory);
 	config_free(&ctl.cfg);
 	return status;

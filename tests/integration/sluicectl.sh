@@ -69,6 +69,43 @@ h = sys.argv[1].encode()
 sys.exit(0 if lib.crypt(b"new secret", h) == h and lib.crypt(b"correct horse", h) != h else 1)
 PY
 ok "new hash verifies the new password only"
+# On a terminal the password is prompted for twice, without echo.
+python3 - "$SLUICECTL" "$conf" >"$T/pty" 2>&1 <<'PY' || fail "passwd on a terminal: $(cat "$T/pty")"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "user", "passwd", "alice@example.org"])
+out = b""
+def expect(what, deadline=10.0):
+    global out
+    end = time.time() + deadline
+    while what not in out and time.time() < end:
+        try:
+            out += os.read(fd, 1024)
+        except OSError:
+            break
+    if what not in out:
+        sys.exit("missing %r in %r" % (what, out))
+expect(b"New password: ")
+os.write(fd, b"tty secret\n")
+expect(b"Retype new password: ")
+os.write(fd, b"tty secret\n")
+expect(b"changed the password")
+_, status = os.waitpid(pid, 0)
+if b"tty secret" in out:
+    sys.exit("password echoed: %r" % out)
+sys.exit(os.WEXITSTATUS(status))
+PY
+ok "passwd prompts twice on a terminal without echo"
+tty=$(sql "$state/directory.db" "select password from users where address='alice@example.org'")
+python3 - "$tty" <<'PY' || fail "terminal password not stored"
+import ctypes, ctypes.util, sys
+lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
+lib.crypt.restype = ctypes.c_char_p
+h = sys.argv[1].encode()
+sys.exit(0 if lib.crypt(b"tty secret", h) == h else 1)
+PY
+ok "terminal password verifies"
 expect_status 65 "passwd of unknown user" sh -c "echo pw | '$SLUICECTL' -c '$conf' user passwd nobody@example.org"
 
 # --- enable / disable / list / del --------------------------------------------------

@@ -248,7 +248,10 @@ cmd_config(struct ctl *ctl, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--all") == 0)
 			all = true;
-		else {
+		else if (strcmp(argv[i], "--example") == 0) {
+			config_print_example(stdout);
+			return EX_OK;
+		} else {
 			ctl_error("config: unknown argument \"%s\"", argv[i]);
 			return EX_USAGE;
 		}
@@ -283,8 +286,9 @@ static const struct ctl_command commands[] = {
 	    "to date. Safe to run again.", cmd_init },
 	{ "migrate", "", "Apply pending schema migrations to existing "
 	    "databases.", cmd_migrate },
-	{ "config", "[-a]", "Print the settings that differ from their "
-	    "defaults; with -a, every setting.", cmd_config },
+	{ "config", "[-a | --example]", "Print the settings that differ from "
+	    "their defaults; with -a, every setting;\nwith --example, a "
+	    "commented file of every key at its default.", cmd_config },
 	{ "domain", "add|del|list ...", "Manage mail domains (see "
 	    "\"sluicectl domain help\").", cmd_domain },
 	{ "user", "add|del|passwd|list|enable|disable ...", "Manage users "

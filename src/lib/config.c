@@ -136,7 +136,8 @@ static const struct config_key config_keys[] = {
 	K_INT(smtp_workers, "0", 0, 64,
 	    "SMTP worker processes; 0: one per CPU"),
 	/* Floors from RFC 5321 4.5.3.1.7, 4.5.3.1.8 and 6.3. */
-	K_SIZE(message_size_limit, "25M", 64 * KiB, 2 * GiB,
+	/* The ceiling keeps a message inside one SQLite row (< 1e9 octets). */
+	K_SIZE(message_size_limit, "25M", 64 * KiB, 512 * MiB,
 	    "Largest message accepted"),
 	K_INT(smtp_max_recipients, "1000", 100, 100000,
 	    "Most recipients in one SMTP transaction"),

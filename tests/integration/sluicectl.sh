@@ -136,6 +136,10 @@ expect_match "$T/out" "^message_size_limit = 10M" "changed key shown"
 expect_match "$T/out" "^hostname = mx.example.org" "hostname shown"
 if grep -q '^smtp_max_recipients' "$T/out"; then fail "default shown"; fi
 ok "defaults not shown"
+expect_status 0 "config --example" ctl config --example
+cmp -s "$T/out" "$top_srcdir/contrib/sluice.conf.example" ||
+	fail "contrib/sluice.conf.example is stale: regenerate it with sluicectl config --example"
+ok "contrib/sluice.conf.example matches the key table"
 echo "bogus_key = 1" >>"$conf"
 expect_status 78 "unknown key is a configuration error" ctl config
 expect_match "$T/err" "sluice.conf:4: .*bogus_key" "error names file and line"

@@ -1,0 +1,136 @@
+/*
+ * db_queue: typed access to queue.db (sql/queue-*.sql): the messages
+ * Sluice has taken responsibility for, their bodies and recipients.
+ *
+ * Contract:
+ * - A struct queue_msg is a message ready to be queued: its envelope, the
+ *   header lines Sluice adds in front (prefix) and the body as received
+ *   (msgbody.h). queue_msg_new/queue_msg_add_rcpt/queue_msg_free manage
+ *   one; the char * fields are owned by it and freed with it, the
+ *   const char * fields point at static strings.
+ * - db_queue_insert() writes the messages row, the body and every
+ *   recipient under one SAVEPOINT, so it is all or nothing: called inside
+ *   a transaction it nests (the caller commits); called outside, it
+ *   commits by itself. The body is streamed into the blob in 64 KiB
+ *   pieces, so a message is never held whole in memory.
+ * - Every function returns one of the QUEUE_* codes; on QUEUE_ERR (and
+ *   QUEUE_EXISTS) *error_r says why, valid until the next call on the
+ *   same db.
+ * - Like every struct db, a connection is used by one thread at a time.
+ */
+#ifndef SLUICE_DB_QUEUE_H
+#define SLUICE_DB_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "msgbody.h"
+#include "qid.h"
+
+enum queue_result {
+	QUEUE_OK	= 0,
+	QUEUE_ERR	= -1,	/* database or I/O error: see *error_r */
+	QUEUE_EXISTS	= -2,	/* insert of a queue id already there */
+	QUEUE_NOTFOUND	= -3,
+};
+
+/* DSN NOTIFY= (RFC 3461), stored as text: "NEVER" or "SUCCESS,DELAY". */
+enum queue_notify {
+	QUEUE_NOTIFY_NEVER	= 1 << 0,	/* alone, never with others */
+	QUEUE_NOTIFY_SUCCESS	= 1 << 1,
+	QUEUE_NOTIFY_FAILURE	= 1 << 2,
+	QUEUE_NOTIFY_DELAY	= 1 << 3,
+};
+
+/* Longest text queue_notify_format() makes, with its NUL. */
+#define QUEUE_NOTIFY_TEXT_MAX	sizeof("SUCCESS,FAILURE,DELAY")
+
+struct queue_rcpt {
+	char		*address;	/* normalised, as accepted */
+	unsigned	 notify;	/* QUEUE_NOTIFY_* bits, 0: not given */
+	char		*orcpt;		/* DSN ORCPT= "type;address", or NULL */
+	char		*route;		/* "local", "relay:NAME", or NULL */
+};
+
+struct queue_msg {
+	char		 id[QID_LEN + 1];
+	int64_t		 arrived;	/* Unix seconds; also next_attempt */
+	const char	*kind;		/* NULL: "mail"; "bounce", ... */
+	char		*sender;	/* "" for the null sender <> */
+	char		*listener;	/* a copy: the config may be reloaded
+					   while the message waits */
+	char		*client_addr;	/* these six may be NULL */
+	char		*client_name;
+	char		*helo;
+	char		*auth_user;
+	char		*tls_version;
+	char		*tls_cipher;
+	const char	*body_type;	/* NULL: "7BIT"; "8BITMIME",
+					   "BINARYMIME" */
+	bool		 smtputf8;
+	const char	*dsn_ret;	/* NULL, "FULL" or "HDRS" */
+	char		*dsn_envid;	/* xtext decoded, or NULL */
+	struct queue_rcpt *rcpts;
+	size_t		 nrcpts;
+	size_t		 rcpts_alloc;
+	/* Header lines Sluice puts before the body: Received, and on
+	 * submission Message-ID and Date. CRLF line ends. */
+	struct buf	 prefix;
+	struct msgbody	*body;		/* NULL: empty */
+};
+
+/* An empty message: every pointer NULL, prefix empty. */
+struct queue_msg *queue_msg_new(void);
+/* Copies the strings; orcpt and route may be NULL. */
+void	 queue_msg_add_rcpt(struct queue_msg *m, const char *address,
+	    unsigned notify, const char *orcpt, const char *route);
+/* Octets stored for it: prefix plus body. */
+uint64_t queue_msg_size(const struct queue_msg *m);
+/* Frees the strings, recipients, prefix and body; accepts NULL. */
+void	 queue_msg_free(struct queue_msg **mp);
+
+/*
+ * NOTIFY bits as stored text, e.g. "SUCCESS,FAILURE". Returns 0, or -1
+ * for 0 bits, unknown bits or NEVER with others. size >=
+ * QUEUE_NOTIFY_TEXT_MAX always suffices.
+ */
+int	 queue_notify_format(unsigned notify, char *out, size_t size);
+/*
+ * Parse "NEVER" or a comma list of SUCCESS, FAILURE, DELAY (any case, as
+ * RFC 3461 writes it and as stored). Returns 0 with the bits, or -1 with
+ * a reason in *error_r.
+ */
+int	 queue_notify_parse(const char *s, size_t len, unsigned *notify_r,
+	    const char **error_r);
+
+/*
+ * Queue m: messages row (state of every recipient 'queued', next_attempt
+ * = arrived), body = prefix + body content, recipients. All or nothing
+ * (see above). QUEUE_EXISTS when m->id is already queued.
+ */
+int	 db_queue_insert(struct db *db, const struct queue_msg *m,
+	    const char **error_r);
+
+/* Messages in the queue. */
+int	 db_queue_message_count(struct db *db, int64_t *count_r,
+	    const char **error_r);
+
+/* Append the stored body of message id to out (for tests and sluicectl). */
+int	 db_queue_body_read(struct db *db, const char *id, struct buf *out,
+	    const char **error_r);
+
+/*
+ * For the queue writer's transactions: whether a transaction is open.
+ * SQLite rolls a whole transaction back by itself on some errors (disk
+ * full, I/O error); after a failed insert this tells whether the
+ * messages inserted before it in the same transaction are still there.
+ */
+bool	 db_queue_in_transaction(struct db *db);
+
+/* Override DB_BUSY_TIMEOUT_MS for this connection (tests, tuning). */
+void	 db_queue_set_busy_timeout(struct db *db, int ms);
+
+#endif

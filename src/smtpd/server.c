@@ -1,0 +1,758 @@
+/*
+ * server: the SMTP worker's event loop: listeners, connections, TLS, and
+ * the services sessions use. See server.h.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "addr.h"
+#include "auth.h"
+#include "cidr.h"
+#include "db.h"
+#include "db_directory.h"
+#include "db_queue.h"
+#include "log.h"
+#include "password.h"
+#include "qid.h"
+#include "server.h"
+#include "session.h"
+#include "tls.h"
+#include "tpool.h"
+#include "writer.h"
+#include "util.h"
+
+#define CONN_HASH_SIZE		4096	/* buckets of the sid table */
+#define INPUT_CHUNK		(64 * 1024)	/* pulled up per session call */
+#define INPUT_HIGH_WATER	(256 * 1024)	/* stop reading beyond */
+#define OUTPUT_HIGH_WATER	(256 * 1024)	/* client not reading replies */
+#define CLOSE_FLUSH_SECS	10	/* to deliver the last reply */
+#define AUTH_POOL_THREADS	2
+#define AUTH_POOL_QUEUE		256
+
+struct worker;
+
+struct conn {
+	struct worker		*w;
+	uint64_t		 sid;
+	const struct smtpd_socket *sock;
+	struct bufferevent	*bev;
+	struct smtpd_session	*session;
+	struct smtpd_client	 client;
+	bool			 starttls;	/* switch after this read */
+	bool			 closing;
+	struct conn		*prev, *next;	/* all connections */
+	struct conn		*hnext;		/* sid table chain */
+};
+
+/* What a listener's accept callback needs. */
+struct listen_ctx {
+	struct worker		*w;
+	const struct smtpd_socket *sock;
+	struct evconnlistener	*evl;
+};
+
+struct worker {
+	const struct smtpd_worker_args *a;
+	struct event_base	*base;
+	struct listen_ctx	*listeners;
+	struct event		*ev_term, *ev_grace;
+	struct smtpd_services	 svc;
+	struct smtpd_env	 env;
+	struct db		*directory;
+	struct tpool		*pool;
+	struct queue_writer	*writer;
+	struct auth_throttle	*throttle_addr;
+	struct auth_throttle	*throttle_user;
+	struct qid_gen		 qid;
+	char			*dummy_hash;	/* checked for unknown users */
+	char			*spill_dir;
+	uint64_t		 next_sid;
+	struct conn		*conns;
+	size_t			 nconns;
+	size_t			 max_conns;
+	struct conn		*table[CONN_HASH_SIZE];
+	bool			 stopping;
+};
+
+static void conn_read(struct bufferevent *, void *);
+static void conn_event(struct bufferevent *, short, void *);
+static void conn_close(struct conn *c);
+
+/* ---- the sid table: async results find their session by id ---------- */
+
+static struct conn *
+conn_find(struct worker *w, uint64_t sid)
+{
+	struct conn *c;
+
+	for (c = w->table[sid % CONN_HASH_SIZE]; c != NULL; c = c->hnext)
+		if (c->sid == sid)
+			return c;
+	return NULL;
+}
+
+static void
+conn_link(struct worker *w, struct conn *c)
+{
+	struct conn **slot = &w->table[c->sid % CONN_HASH_SIZE];
+
+	c->hnext = *slot;
+	*slot = c;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+}
+
+static void
+conn_unlink(struct worker *w, struct conn *c)
+{
+	struct conn **pp = &w->table[c->sid % CONN_HASH_SIZE];
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	conn_unlink(w, c);
+	smtpd_session_free(&c->session);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	free(c);
+	if (w->stopping && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* Deferred free: never inside a session callback that still runs. */
+static void
+conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = ((struct conn *)arg)->w;
+	uint64_t sid = ((struct conn *)arg)->sid;
+	struct conn *c = conn_find(w, sid);
+
+	(void)fd;
+	(void)what;
+	if (c != NULL)
+		conn_free(c);
+}
+
+static void
+conn_flushed(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_free(arg);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct timeval flush = { CLOSE_FLUSH_SECS, 0 };
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		event_base_once(c->w->base, -1, EV_TIMEOUT, conn_free_cb, c,
+		    NULL);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev, NULL, &flush);
+	bufferevent_setcb(c->bev, NULL, conn_flushed, conn_event, c);
+}
+
+/* ---- the session's I/O -------------------------------------------------- */
+
+static void
+io_write(void *ctx, const void *data, size_t len)
+{
+	struct conn *c = ctx;
+
+	if (c->bev != NULL && !c->closing)
+		bufferevent_write(c->bev, data, len);
+}
+
+static int
+io_starttls(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (c->w->a->tls == NULL)
+		return -1;
+	c->starttls = true;
+	return 0;
+}
+
+static void
+io_close(void *ctx)
+{
+	conn_close(ctx);
+}
+
+static void
+io_resume(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (!c->closing)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+conn_set_timeout(struct conn *c)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (c->session != NULL)
+		tv.tv_sec = smtpd_session_timeout_secs(c->session);
+	else
+		tv.tv_sec = c->w->a->cfg->smtp_command_timeout;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+/* Plaintext that followed STARTTLS is dropped (CVE-2011-0411). */
+static void
+conn_start_tls(struct conn *c)
+{
+	struct bufferevent *tls;
+	SSL *ssl;
+
+	c->starttls = false;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	if ((ssl = SSL_new(c->w->a->tls)) == NULL ||
+	    (tls = bufferevent_openssl_filter_new(c->w->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		log_msg(LOG_ERR, NULL, NULL, "event=starttls-setup-failed");
+		conn_close(c);
+		return;
+	}
+	c->bev = tls;
+	bufferevent_setcb(tls, conn_read, NULL, conn_event, c);
+	bufferevent_setwatermark(tls, EV_READ, 0, INPUT_HIGH_WATER);
+	conn_set_timeout(c);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len, n, used;
+
+	while (!c->closing && (len = evbuffer_get_length(in)) > 0 &&
+	    !smtpd_session_paused(c->session)) {
+		n = len < INPUT_CHUNK ? len : INPUT_CHUNK;
+		used = smtpd_session_input(c->session,
+		    (const char *)evbuffer_pullup(in, (ssize_t)n), n);
+		evbuffer_drain(in, used);
+		if (used == 0)
+			break;
+	}
+	if (c->starttls && !c->closing)
+		conn_start_tls(c);
+	else if (!c->closing && evbuffer_get_length(bufferevent_get_output(
+	    c->bev)) > OUTPUT_HIGH_WATER)
+		bufferevent_disable(c->bev, EV_READ);
+	if (!c->closing)
+		conn_set_timeout(c);
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ))
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void
+conn_tls_established(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	char version[TLS_VERSION_SIZE], cipher[TLS_CIPHER_SIZE];
+
+	tls_session_info(ssl, version, sizeof(version), cipher,
+	    sizeof(cipher));
+	if (c->session != NULL) {
+		smtpd_session_tls_done(c->session, true, version, cipher);
+		return;
+	}
+	/* Implicit TLS: the session starts once the handshake is done. */
+	c->client.tls = true;
+	str_copy(c->client.tls_version, version, sizeof(c->client.tls_version));
+	str_copy(c->client.tls_cipher, cipher, sizeof(c->client.tls_cipher));
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	c->session = smtpd_session_new(&c->w->env, c->sock->listener,
+	    &c->client, &(struct smtpd_io){ c, io_write, io_starttls,
+	    io_close, io_resume }, c->sid);
+	smtpd_session_start(c->session, NULL);
+	conn_set_timeout(c);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char err[256];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_tls_established(c);
+		return;
+	}
+	if (c->closing) {
+		conn_free(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->session != NULL) {
+		smtpd_session_timeout(c->session);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && bufferevent_openssl_get_ssl(c->bev))
+		log_msg(LOG_NOTICE, NULL, NULL,
+		    "event=tls-error client=%s error=\"%s\"", c->client.addr,
+		    tls_error_string(err, sizeof(err)));
+	if (c->session != NULL)
+		smtpd_session_eof(c->session);
+	conn_free(c);
+}
+
+/* ---- accepting ------------------------------------------------------------- */
+
+static void
+client_from_sockaddr(struct smtpd_client *cl, const struct sockaddr *sa)
+{
+	memset(cl, 0, sizeof(*cl));
+	str_copy(cl->name, "unknown", sizeof(cl->name));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, cl->addr, sizeof(cl->addr));
+		cl->port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12],
+			    cl->addr, sizeof(cl->addr));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, cl->addr,
+			    sizeof(cl->addr));
+		cl->port = ntohs(in6->sin6_port);
+	} else
+		str_copy(cl->name, "localhost", sizeof(cl->name));
+	/* Throttles count per /32 or /64: an IPv6 client owns a /64. */
+	if (cidr_prefix_key(sa, 32, 64, cl->net, sizeof(cl->net)) == -1)
+		cl->net[0] = '\0';
+}
+
+/* A reason to refuse this connection at once, or NULL. */
+static const char *
+conn_refusal(struct worker *w, const struct smtpd_client *cl)
+{
+	size_t same = 0;
+
+	if (w->nconns >= w->max_conns)
+		return "Too many connections, try again later";
+	if (cl->addr[0] == '\0')
+		return NULL;
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if (strcmp(c->client.addr, cl->addr) == 0)
+			same++;
+	if (same >= (size_t)w->a->cfg->smtp_max_connections_per_ip)
+		return "Too many connections from your address";
+	return NULL;
+}
+
+static void
+conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct listen_ctx *lc = arg;
+	struct worker *w = lc->w;
+	const struct listener *li = lc->sock->listener;
+	const char *refusal;
+	struct conn *c;
+	SSL *ssl;
+
+	(void)l;
+	(void)salen;
+	c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	c->sid = ++w->next_sid;
+	c->sock = lc->sock;
+	client_from_sockaddr(&c->client, sa);
+	refusal = conn_refusal(w, &c->client);
+	if (refusal == NULL && listener_role_is_implicit_tls(li->role)) {
+		if (w->a->tls == NULL || (ssl = SSL_new(w->a->tls)) == NULL) {
+			evutil_closesocket(fd);
+			free(c);
+			return;
+		}
+		c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS);
+	} else
+		c->bev = bufferevent_socket_new(w->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	conn_link(w, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	conn_set_timeout(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (refusal == NULL && listener_role_is_implicit_tls(li->role))
+		return;		/* the session starts after the handshake */
+	c->session = smtpd_session_new(&w->env, li, &c->client,
+	    &(struct smtpd_io){ c, io_write, io_starttls, io_close,
+	    io_resume }, c->sid);
+	smtpd_session_start(c->session, refusal);
+}
+
+/* ---- services: directory, passwords, queue ---------------------------------- */
+
+static enum smtpd_rcpt_kind
+svc_rcpt_lookup(void *impl, const char *address)
+{
+	struct worker *w = impl;
+	enum dir_domain_kind kind;
+	struct dir_user u;
+	const char *err;
+	int rc;
+
+	rc = directory_domain_kind(w->directory, strrchr(address, '@') + 1,
+	    &kind, &err);
+	if (rc == DIR_NOTFOUND)
+		return SMTPD_RCPT_FOREIGN;
+	if (rc != DIR_OK)
+		goto tempfail;
+	if (kind == DIR_DOMAIN_RELAY)
+		return SMTPD_RCPT_RELAY;
+	rc = directory_user_get(w->directory, address, &u, &err);
+	if (rc == DIR_OK) {
+		bool enabled = u.enabled;
+
+		dir_user_clear(&u);
+		return enabled ? SMTPD_RCPT_LOCAL : SMTPD_RCPT_DISABLED;
+	}
+	if (rc == DIR_NOTFOUND) {
+		rc = directory_alias_exists(w->directory, address, &err);
+		if (rc >= 0)
+			return rc ? SMTPD_RCPT_LOCAL : SMTPD_RCPT_UNKNOWN;
+	}
+tempfail:
+	log_msg(LOG_ERR, NULL, NULL, "event=directory-error error=\"%s\"", err);
+	return SMTPD_RCPT_TEMPFAIL;
+}
+
+struct auth_job {
+	struct worker	*w;
+	uint64_t	 sid;
+	bool		 known;		/* an enabled user: the hash is real */
+	bool		 ok;
+	char		*hash;
+	char		*password;
+};
+
+static void
+auth_work(void *arg)
+{
+	struct auth_job *j = arg;
+
+	/* Unknown users cost a full hash too: no enumeration by timing. */
+	j->ok = password_verify(j->password, j->hash) == 1 && j->known;
+	mem_wipe(j->password, strlen(j->password));
+}
+
+static void
+auth_done(void *arg)
+{
+	struct auth_job *j = arg;
+	struct conn *c = conn_find(j->w, j->sid);
+
+	if (c != NULL && c->session != NULL && !c->closing)
+		smtpd_session_auth_done(c->session, j->ok);
+	free(j->hash);
+	free(j->password);
+	free(j);
+}
+
+static int
+svc_auth_start(void *impl, uint64_t sid, const char *user,
+    const char *password)
+{
+	struct worker *w = impl;
+	struct auth_job *j = xcalloc(1, sizeof(*j));
+	char login[ADDR_TEXT_MAX + 1];
+	struct dir_user u;
+	const char *err;
+
+	str_copy(login, user, sizeof(login));
+	for (char *p = login; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	j->w = w;
+	j->sid = sid;
+	j->password = xstrdup(password);
+	if (directory_user_get(w->directory, login, &u, &err) == DIR_OK &&
+	    u.enabled) {
+		j->known = true;
+		j->hash = xstrdup(u.password);
+	} else
+		j->hash = xstrdup(w->dummy_hash);
+	dir_user_clear(&u);
+	if (tpool_submit(w->pool, auth_work, auth_done, j) == -1) {
+		mem_wipe(j->password, strlen(j->password));
+		free(j->password);
+		free(j->hash);
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+struct queue_job {
+	struct worker	*w;
+	uint64_t	 sid;
+};
+
+static void
+queue_done(void *arg, int result, const char *error)
+{
+	struct queue_job *j = arg;
+	struct conn *c = conn_find(j->w, j->sid);
+
+	if (c != NULL && c->session != NULL && !c->closing)
+		smtpd_session_queue_done(c->session, result == 0, error);
+	free(j);
+}
+
+static int
+svc_queue_submit(void *impl, uint64_t sid, struct queue_msg *m)
+{
+	struct worker *w = impl;
+	struct queue_job *j = xmalloc(sizeof(*j));
+
+	j->w = w;
+	j->sid = sid;
+	if (queue_writer_submit(w->writer, m, queue_done, j) == -1) {
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+svc_qid_next(void *impl, char out[QID_LEN + 1])
+{
+	qid_next(&((struct worker *)impl)->qid, out);
+}
+
+static time_t
+svc_now(void *impl)
+{
+	(void)impl;
+	return time(NULL);
+}
+
+/* ---- start and stop ------------------------------------------------------------- */
+
+static void
+worker_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if (c->session != NULL && !c->closing)
+			smtpd_session_abort(c->session);
+	event_base_loopexit(w->base, &(struct timeval){ CLOSE_FLUSH_SECS, 0 });
+}
+
+static void
+worker_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval grace = { w->a->grace_secs, 0 };
+
+	(void)sig;
+	(void)what;
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	log_msg(LOG_INFO, NULL, NULL, "event=worker-stopping worker=%u "
+	    "sessions=%zu", w->a->index, w->nconns);
+	for (size_t i = 0; i < w->a->nsockets; i++)
+		evconnlistener_disable(w->listeners[i].evl);
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if (c->session != NULL && !c->closing)
+			smtpd_session_shutdown(c->session);
+		else if (c->session == NULL)
+			conn_close(c);
+	if (w->nconns == 0) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	w->ev_grace = evtimer_new(w->base, worker_grace_over, w);
+	evtimer_add(w->ev_grace, &grace);
+}
+
+static int
+worker_open(struct worker *w, const char **error_r)
+{
+	const struct config *cfg = w->a->cfg;
+	char *path;
+	int rc;
+
+	path = xasprintf("%s/directory.db", cfg->state_dir);
+	rc = db_open(path, "directory", DB_READONLY, &w->directory, error_r);
+	free(path);
+	if (rc == -1)
+		return -1;
+	path = xasprintf("%s/queue.db", cfg->state_dir);
+	w->writer = queue_writer_new(w->base, path, NULL, error_r);
+	free(path);
+	if (w->writer == NULL)
+		return -1;
+	if ((w->pool = tpool_new(w->base, AUTH_POOL_THREADS,
+	    AUTH_POOL_QUEUE)) == NULL) {
+		*error_r = "cannot start the password thread pool";
+		return -1;
+	}
+	w->throttle_addr = auth_throttle_new(AUTH_THROTTLE_CAPACITY,
+	    CIDR_TEXT_SIZE, (unsigned)cfg->auth_max_failures,
+	    cfg->auth_failure_window);
+	w->throttle_user = auth_throttle_new(AUTH_THROTTLE_CAPACITY,
+	    AUTH_LOGIN_MAX, (unsigned)cfg->auth_max_failures,
+	    cfg->auth_failure_window);
+	/* Any valid hash of the configured scheme: unknown users get the
+	 * same work as known ones. */
+	w->dummy_hash = password_hash("sluice-dummy-password",
+	    config_password_scheme_name(cfg->password_scheme),
+	    (unsigned long)cfg->password_cost, error_r);
+	return w->dummy_hash == NULL ? -1 : 0;
+}
+
+static int
+worker_listen(struct worker *w)
+{
+	w->listeners = xcalloc(w->a->nsockets, sizeof(*w->listeners));
+	for (size_t i = 0; i < w->a->nsockets; i++) {
+		struct listen_ctx *lc = &w->listeners[i];
+
+		lc->w = w;
+		lc->sock = &w->a->sockets[i];
+		lc->evl = evconnlistener_new(w->base, conn_accept, lc,
+		    LEV_OPT_CLOSE_ON_FREE, -1, lc->sock->fd);
+		if (lc->evl == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	while (w->conns != NULL)
+		conn_free(w->conns);
+	if (w->listeners != NULL)
+		for (size_t i = 0; i < w->a->nsockets; i++)
+			if (w->listeners[i].evl != NULL)
+				evconnlistener_free(w->listeners[i].evl);
+	free(w->listeners);
+	queue_writer_destroy(&w->writer);
+	tpool_destroy(&w->pool);
+	auth_throttle_destroy(&w->throttle_addr);
+	auth_throttle_destroy(&w->throttle_user);
+	db_close(&w->directory);
+	free(w->dummy_hash);
+	free(w->spill_dir);
+	if (w->ev_term != NULL)
+		event_free(w->ev_term);
+	if (w->ev_grace != NULL)
+		event_free(w->ev_grace);
+	if (w->base != NULL)
+		event_base_free(w->base);
+}
+
+int
+smtpd_worker_run(const struct smtpd_worker_args *a)
+{
+	struct worker w = { .a = a };
+	const char *err = NULL;
+	size_t per_worker;
+
+	per_worker = ((size_t)a->cfg->smtp_max_connections + a->nworkers - 1) /
+	    (a->nworkers ? a->nworkers : 1);
+	w.max_conns = per_worker;
+	w.spill_dir = xasprintf("%s/tmp", a->cfg->state_dir);
+	qid_gen_init(&w.qid, a->index);
+	/* Session ids are unique across workers too: logs mix them. */
+	w.next_sid = (uint64_t)a->index << 32;
+	w.svc = (struct smtpd_services){ &w, svc_rcpt_lookup, svc_auth_start,
+	    svc_queue_submit, svc_qid_next, svc_now };
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.base = event_base_new()) == NULL || worker_open(&w, &err) == -1 ||
+	    worker_listen(&w) == -1) {
+		log_msg(LOG_ERR, NULL, NULL, "event=worker-failed worker=%u "
+		    "error=\"%s\"", a->index, err ? err : "libevent");
+		worker_free(&w);
+		return 1;
+	}
+	w.env = (struct smtpd_env){ a->cfg, &w.svc, a->tls != NULL,
+	    w.spill_dir, w.throttle_addr, w.throttle_user };
+	w.ev_term = evsignal_new(w.base, SIGTERM, worker_stop, &w);
+	event_add(w.ev_term, NULL);
+	log_msg(LOG_INFO, NULL, NULL, "event=worker-started worker=%u pid=%d",
+	    a->index, (int)getpid());
+	event_base_dispatch(w.base);
+	log_msg(LOG_INFO, NULL, NULL, "event=worker-stopped worker=%u",
+	    a->index);
+	worker_free(&w);
+	return 0;
+}

@@ -11,10 +11,20 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 demo="$top/demo"
 build="$top/build"
 
-if [ "${1:-}" = stop ]; then
+demo_stop() {
 	for pid in "$demo"/run/*.pid; do
 		[ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
 	done
+	# Wait (bounded) for the daemons to go.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		ls "$demo"/run/*.pid >/dev/null 2>&1 || break
+		sleep 1
+	done
+	rm -f "$demo"/run/*.pid
+}
+
+if [ "${1:-}" = stop ]; then
+	demo_stop
 	exit 0
 fi
 
@@ -24,7 +34,16 @@ command -v autoreconf >/dev/null 2>&1 && pkg-config --exists libunbound criterio
 mkdir -p "$build"
 (cd "$build" && { [ -f Makefile ] || "$top/configure"; } && make -j2)
 
+demo_stop
 mkdir -p "$demo/state" "$demo/run" "$demo/tls"
+# Workers never run as root: as root, the demo runs them as nobody.
+if [ "$(id -u)" -eq 0 ]; then
+	run_user=nobody
+	run_group=$(id -gn nobody 2>/dev/null || echo nogroup)
+else
+	run_user=$(id -un)
+	run_group=$(id -gn)
+fi
 if [ ! -f "$demo/tls/cert.pem" ]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -36,8 +55,8 @@ cat >"$demo/sluice.conf" <<CONF
 hostname = localhost
 state_dir = $demo/state
 run_dir = $demo/run
-user = $(id -un)
-group = $(id -gn)
+user = $run_user
+group = $run_group
 log = stderr
 tls_cert = $demo/tls/cert.pem
 tls_key = $demo/tls/key.pem
@@ -57,14 +76,23 @@ ctl domain list | grep -q '^demo.example ' || ctl domain add demo.example local
 ctl user list demo.example | grep -q '^demo@demo.example ' ||
 	echo demo | ctl user add demo@demo.example
 
+[ "$(id -u)" -eq 0 ] && chown -R "$run_user:$run_group" "$demo/state"
 started=""
 for daemon in sluiced sluice-mboxd; do
 	if [ -x "$build/$daemon" ]; then
+		# The daemons write their own pid files into run/.
 		"$build/$daemon" -c "$demo/sluice.conf" -d >"$demo/$daemon.log" 2>&1 &
-		echo $! >"$demo/run/$daemon.pid"
 		started="$started $daemon"
 	fi
 done
+# Wait (bounded) until sluiced answers on the submission port.
+if [ -x "$build/sluiced" ]; then
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		python3 -c 'import socket; socket.create_connection(("127.0.0.1", 2587), 1).close()' \
+			2>/dev/null && break
+		sleep 1
+	done
+fi
 
 cat <<MSG
 

@@ -7,7 +7,7 @@ PACKAGES="
 	libssl-dev libevent-dev libunbound-dev libsqlite3-dev libcrypt-dev
 	libcriterion-dev
 	clang libclang-rt-dev
-	sqlite3 python3 swaks openssl
+	sqlite3 python3 swaks openssl curl
 "
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

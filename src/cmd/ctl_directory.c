@@ -215,8 +215,7 @@ read_tty_password(const char *prompt, char *buf, size_t size)
 	struct termios old, quiet;
 	int rc;
 
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo goes off before the prompt, so nothing typed is lost. */
 	if (tcgetattr(STDIN_FILENO, &old) == -1)
 		return -1;
 	quiet = old;
@@ -224,6 +223,8 @@ read_tty_password(const char *prompt, char *buf, size_t size)
 	quiet.c_lflag |= ICANON;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == -1)
 		return -1;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	rc = read_line(stdin, buf, size);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 	fputc('\n', stderr);

@@ -211,6 +211,12 @@ generation_account(struct generation *g, const char **error_r)
 	}
 	g->uid = pw->pw_uid;
 	g->gid = gr->gr_gid;
+	if (g->uid == 0) {
+		snprintf(err, sizeof(err), "user %s is root: workers must not "
+		    "run as root", g->cfg.user);
+		*error_r = err;
+		return -1;
+	}
 	return 0;
 }
 
@@ -466,8 +472,8 @@ master_reload(struct master *m)
 	generation_close(&m->gen, &next);
 	m->gen = next;
 	m->nworkers = worker_count(&m->gen.cfg);
-	/* The old generation finishes its sessions and exits. */
-	workers_signal(m, SIGTERM, true);
+	/* The old generation finishes its sessions undisturbed and exits. */
+	workers_signal(m, SIGUSR1, true);
 	workers_start(m);
 }
 

@@ -346,18 +346,15 @@ cmd_bdat(struct smtpd_session *s, const char *args, size_t len)
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
-	if (s->txn == NULL || s->txn->nrcpts == 0 ||
-	    (!s->txn->chunking && s->txn->reading)) {
+	if (s->txn == NULL || s->txn->nrcpts == 0) {
 		/* Swallow the chunk, then answer 503 (RFC 3030 2). */
 		smtpd_txn_free(s);
-		smtpd_enter_state(s, SMTPD_STATE_BDAT);
-		return;
-	}
-	if (!s->txn->chunking) {
+	} else if (!s->txn->chunking) {
 		s->txn->chunking = true;
 		smtpd_data_begin(s);
 	}
 	smtpd_enter_state(s, SMTPD_STATE_BDAT);
+	/* An empty chunk is complete at once: no input will finish it. */
 	if (size == 0)
 		smtpd_bdat_input(s, "", 0);
 }

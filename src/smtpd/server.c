@@ -44,6 +44,7 @@
 #define INPUT_HIGH_WATER	(256 * 1024)	/* stop reading beyond */
 #define OUTPUT_HIGH_WATER	(256 * 1024)	/* client not reading replies */
 #define CLOSE_FLUSH_SECS	10	/* to deliver the last reply */
+#define RETIRE_MAX_SECS		3600	/* old generation's last sessions */
 #define AUTH_POOL_THREADS	2
 #define AUTH_POOL_QUEUE		256
 
@@ -53,11 +54,14 @@ struct conn {
 	struct worker		*w;
 	uint64_t		 sid;
 	const struct smtpd_socket *sock;
+	const char		*refusal;	/* 421 text, or NULL */
 	struct bufferevent	*bev;
 	struct smtpd_session	*session;
 	struct smtpd_client	 client;
 	bool			 starttls;	/* switch after this read */
 	bool			 closing;
+	time_t			 close_deadline;
+	struct event		*linger;	/* while closing */
 	struct conn		*prev, *next;	/* all connections */
 	struct conn		*hnext;		/* sid table chain */
 };
@@ -73,7 +77,7 @@ struct worker {
 	const struct smtpd_worker_args *a;
 	struct event_base	*base;
 	struct listen_ctx	*listeners;
-	struct event		*ev_term, *ev_grace;
+	struct event		*ev_term, *ev_retire, *ev_grace;
 	struct smtpd_services	 svc;
 	struct smtpd_env	 env;
 	struct db		*directory;
@@ -146,6 +150,8 @@ conn_free(struct conn *c)
 	struct worker *w = c->w;
 
 	conn_unlink(w, c);
+	if (c->linger != NULL)
+		event_free(c->linger);
 	smtpd_session_free(&c->session);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
@@ -154,45 +160,54 @@ conn_free(struct conn *c)
 		event_base_loopexit(w->base, NULL);
 }
 
-/* Deferred free: never inside a session callback that still runs. */
-static void
-conn_free_cb(evutil_socket_t fd, short what, void *arg)
+static bool
+conn_output_pending(struct conn *c)
 {
-	struct worker *w = ((struct conn *)arg)->w;
-	uint64_t sid = ((struct conn *)arg)->sid;
-	struct conn *c = conn_find(w, sid);
+	struct bufferevent *under;
+
+	if (c->bev == NULL)
+		return false;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return true;
+	/* A TLS filter hands its bytes on to the socket's bufferevent. */
+	under = bufferevent_get_underlying(c->bev);
+	return under != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) > 0;
+}
+
+/* Closing: wait (bounded) until the last reply has left, then free. */
+static void
+conn_linger(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval again = { 0, 20000 };
 
 	(void)fd;
 	(void)what;
-	if (c != NULL)
+	if (!conn_output_pending(c) || time(NULL) >= c->close_deadline) {
 		conn_free(c);
+		return;
+	}
+	evtimer_add(c->linger, &again);
 }
 
-static void
-conn_flushed(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	conn_free(arg);
-}
-
+/*
+ * Never frees at once: the caller may be a session callback that goes on
+ * using the session. The linger timer frees it from the event loop.
+ */
 static void
 conn_close(struct conn *c)
 {
-	struct timeval flush = { CLOSE_FLUSH_SECS, 0 };
+	struct timeval now = { 0, 0 };
 
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		event_base_once(c->w->base, -1, EV_TIMEOUT, conn_free_cb, c,
-		    NULL);
-		return;
-	}
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev, NULL, &flush);
-	bufferevent_setcb(c->bev, NULL, conn_flushed, conn_event, c);
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	c->close_deadline = time(NULL) + CLOSE_FLUSH_SECS;
+	c->linger = evtimer_new(c->w->base, conn_linger, c);
+	evtimer_add(c->linger, &now);
 }
 
 /* ---- the session's I/O -------------------------------------------------- */
@@ -326,7 +341,7 @@ conn_tls_established(struct conn *c)
 	c->session = smtpd_session_new(&c->w->env, c->sock->listener,
 	    &c->client, &(struct smtpd_io){ c, io_write, io_starttls,
 	    io_close, io_resume }, c->sid);
-	smtpd_session_start(c->session, NULL);
+	smtpd_session_start(c->session, c->refusal);
 	conn_set_timeout(c);
 }
 
@@ -423,8 +438,8 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->sid = ++w->next_sid;
 	c->sock = lc->sock;
 	client_from_sockaddr(&c->client, sa);
-	refusal = conn_refusal(w, &c->client);
-	if (refusal == NULL && listener_role_is_implicit_tls(li->role)) {
+	refusal = c->refusal = conn_refusal(w, &c->client);
+	if (listener_role_is_implicit_tls(li->role)) {
 		if (w->a->tls == NULL || (ssl = SSL_new(w->a->tls)) == NULL) {
 			evutil_closesocket(fd);
 			free(c);
@@ -446,7 +461,7 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	conn_set_timeout(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (refusal == NULL && listener_role_is_implicit_tls(li->role))
+	if (listener_role_is_implicit_tls(li->role))
 		return;		/* the session starts after the handshake */
 	c->session = smtpd_session_new(&w->env, li, &c->client,
 	    &(struct smtpd_io){ c, io_write, io_starttls, io_close,
@@ -614,32 +629,63 @@ worker_grace_over(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, &(struct timeval){ CLOSE_FLUSH_SECS, 0 });
 }
 
+/* Stop accepting; exit once the last connection is gone, or at secs. */
+static void
+worker_quiesce(struct worker *w, int secs)
+{
+	struct timeval limit = { secs, 0 };
+
+	if (!w->stopping)
+		for (size_t i = 0; i < w->a->nsockets; i++)
+			evconnlistener_disable(w->listeners[i].evl);
+	w->stopping = true;
+	if (w->nconns == 0) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	if (w->ev_grace == NULL)
+		w->ev_grace = evtimer_new(w->base, worker_grace_over, w);
+	evtimer_add(w->ev_grace, &limit);
+}
+
+/*
+ * SIGTERM: the daemon stops. Idle sessions get 421 now; transactions may
+ * finish within the grace period.
+ */
 static void
 worker_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct timeval grace = { w->a->grace_secs, 0 };
 
 	(void)sig;
 	(void)what;
-	if (w->stopping)
-		return;
-	w->stopping = true;
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-stopping worker=%u "
 	    "sessions=%zu", w->a->index, w->nconns);
-	for (size_t i = 0; i < w->a->nsockets; i++)
-		evconnlistener_disable(w->listeners[i].evl);
 	for (struct conn *c = w->conns; c != NULL; c = c->next)
 		if (c->session != NULL && !c->closing)
 			smtpd_session_shutdown(c->session);
 		else if (c->session == NULL)
 			conn_close(c);
-	if (w->nconns == 0) {
-		event_base_loopexit(w->base, NULL);
+	worker_quiesce(w, w->a->grace_secs);
+}
+
+/*
+ * SIGUSR1: a reload replaced this worker. Its sessions go on undisturbed
+ * until they end (their timeouts bound them); new connections go to the
+ * new generation.
+ */
+static void
+worker_retire(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)sig;
+	(void)what;
+	if (w->stopping)
 		return;
-	}
-	w->ev_grace = evtimer_new(w->base, worker_grace_over, w);
-	evtimer_add(w->ev_grace, &grace);
+	log_msg(LOG_INFO, NULL, NULL, "event=worker-retiring worker=%u "
+	    "sessions=%zu", w->a->index, w->nconns);
+	worker_quiesce(w, RETIRE_MAX_SECS);
 }
 
 static int
@@ -714,6 +760,8 @@ worker_free(struct worker *w)
 	free(w->spill_dir);
 	if (w->ev_term != NULL)
 		event_free(w->ev_term);
+	if (w->ev_retire != NULL)
+		event_free(w->ev_retire);
 	if (w->ev_grace != NULL)
 		event_free(w->ev_grace);
 	if (w->base != NULL)
@@ -747,7 +795,9 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	w.env = (struct smtpd_env){ a->cfg, &w.svc, a->tls != NULL,
 	    w.spill_dir, w.throttle_addr, w.throttle_user };
 	w.ev_term = evsignal_new(w.base, SIGTERM, worker_stop, &w);
+	w.ev_retire = evsignal_new(w.base, SIGUSR1, worker_retire, &w);
 	event_add(w.ev_term, NULL);
+	event_add(w.ev_retire, NULL);
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-started worker=%u pid=%d",
 	    a->index, (int)getpid());
 	event_base_dispatch(w.base);

@@ -181,7 +181,7 @@ smtpd_session_start(struct smtpd_session *s, const char *refuse_text)
 	    "local", s->client.port, s->listener->name,
 	    (s->flags & SMTPD_F_TLS) ? s->client.tls_version : "no");
 	if (refuse_text != NULL) {
-		smtpd_reply(s, 421, NULL, "%s %s", host, refuse_text);
+		smtpd_reply(s, 421, "4.7.0", "%s %s", host, refuse_text);
 		smtpd_close(s);
 		return;
 	}
@@ -204,11 +204,14 @@ smtpd_line_input(struct smtpd_session *s, const char *data, size_t len)
 	} else if (st == LR_LINE && line.bare_cr > 0) {
 		s->errors++;
 		smtpd_reply(s, 500, "5.5.2", "Bare CR in command line");
-	} else if (st == LR_LINE && s->state == SMTPD_STATE_AUTH)
+	} else if (st == LR_LINE && (s->flags & SMTPD_F_STOPPING) &&
+	    s->txn == NULL)
+		smtpd_session_abort(s);
+	else if (st == LR_LINE && s->state == SMTPD_STATE_AUTH)
 		smtpd_auth_line(s, line.data, line.len);
 	else if (st == LR_LINE)
 		smtpd_command(s, line.data, line.len);
-	if (s->errors > (unsigned)s->env->cfg->smtp_max_errors &&
+	if (s->errors >= (unsigned)s->env->cfg->smtp_max_errors &&
 	    s->state != SMTPD_STATE_CLOSED) {
 		smtpd_reply(s, 421, "4.7.0", "%s Too many errors",
 		    s->env->cfg->hostname);
@@ -345,18 +348,11 @@ bool
 smtpd_session_shutdown(struct smtpd_session *s)
 {
 	s->flags |= SMTPD_F_STOPPING;
-	switch (s->state) {
-	case SMTPD_STATE_DATA:
-	case SMTPD_STATE_BDAT:
-	case SMTPD_STATE_COMMIT:
+	/* A transaction (from MAIL on), a password check or a handshake may
+	 * finish; the session gets its 421 at the next command after it. */
+	if (s->txn != NULL || s->state == SMTPD_STATE_AUTH_CHECK ||
+	    s->state == SMTPD_STATE_TLS)
 		return false;
-	case SMTPD_STATE_READY:
-		if (s->txn != NULL && s->txn->chunking)
-			return false;
-		break;
-	default:
-		break;
-	}
 	smtpd_session_abort(s);
 	return true;
 }

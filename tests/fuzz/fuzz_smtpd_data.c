@@ -350,8 +350,8 @@ check_output(const struct data_limits *lim, const struct outcome *o,
 		abort();
 	if (lim->max_size != 0 && o->out.len > lim->max_size)
 		abort();
-	if (r->errors == 0 && (o->out.len != f->out.len ||
-	    memcmp(o->out.data, f->out.data, f->out.len) != 0))
+	if (r->errors == 0 && (o->out.len != f->out.len || (f->out.len > 0 &&
+	    memcmp(o->out.data, f->out.data, f->out.len) != 0)))
 		abort();
 	/* After an error the sink holds a prefix, at most. */
 	if (lim->bare == DATA_BARE_NORMALISE && r->errors != 0 &&
@@ -434,7 +434,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    pieces.out.data, whole.out.len) != 0)))
 		abort();
 	check_ref(&lim, chunk, data + 2, size - 2, &whole);
-	if (lim.bare == DATA_BARE_NORMALISE)
+	/* (After an error the sink may stop inside a CRLF.) */
+	if (lim.bare == DATA_BARE_NORMALISE && whole.res.errors == 0)
 		check_no_bare(&whole);
 	/* A sink failure latches, and changes nothing but errors. */
 	run(&lim, chunk, data + 2, size - 2, 1 + data[1], 1, &failing);

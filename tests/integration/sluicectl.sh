@@ -71,7 +71,7 @@ PY
 ok "new hash verifies the new password only"
 # On a terminal the password is prompted for twice, without echo.
 python3 - "$SLUICECTL" "$conf" >"$T/pty" 2>&1 <<'PY' || fail "passwd on a terminal: $(cat "$T/pty")"
-import os, pty, sys, time
+import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "user", "passwd", "alice@example.org"])
@@ -80,6 +80,8 @@ def expect(what, deadline=10.0):
     global out
     end = time.time() + deadline
     while what not in out and time.time() < end:
+        if not select.select([fd], [], [], max(0.0, end - time.time()))[0]:
+            break
         try:
             out += os.read(fd, 1024)
         except OSError:
@@ -91,7 +93,14 @@ os.write(fd, b"tty secret\n")
 expect(b"Retype new password: ")
 os.write(fd, b"tty secret\n")
 expect(b"changed the password")
-_, status = os.waitpid(pid, 0)
+for _ in range(100):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    sys.exit("sluicectl did not exit")
 if b"tty secret" in out:
     sys.exit("password echoed: %r" % out)
 sys.exit(os.WEXITSTATUS(status))

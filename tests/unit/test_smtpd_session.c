@@ -468,7 +468,15 @@ Test(session, bdat_chunks)
 	expect(buf_cstr(&F.out), "250 2.0.0 Ok: queued");
 	/* BDAT without a transaction: the chunk is swallowed, then 503. */
 	expect(say("BDAT 5\r\nQUITX"), "503 5.5.1");
+	expect(say("BDAT 0\r\n"), "503 5.5.1");
 	expect(say("NOOP\r\n"), "250");
+	/* An empty last chunk ends a message. */
+	say("MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.org>\r\n");
+	expect(say("BDAT 3\r\nabc"), "250 2.0.0 3 octets");
+	cr_assert_str_eq(say("BDAT 0 LAST\r\n"), "");
+	cr_assert_eq(F.queue_calls, 2);
+	smtpd_session_queue_done(F.s, true, NULL);
+	expect(buf_cstr(&F.out), "250 2.0.0 Ok: queued");
 }
 
 Test(session, size_limits)

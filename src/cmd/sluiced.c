@@ -251,6 +251,8 @@ static int
 generation_open(struct generation *g, const struct generation *old,
     const char *path, unsigned number, const char **error_r)
 {
+	static char error[1024];
+
 	memset(g, 0, sizeof(*g));
 	g->number = number;
 	config_init(&g->cfg);
@@ -279,6 +281,9 @@ generation_open(struct generation *g, const struct generation *old,
 	}
 	return 0;
 fail:
+	/* The message may live in g->cfg, which is about to go. */
+	str_copy(error, *error_r, sizeof(error));
+	*error_r = error;
 	generation_close(g, old);
 	return -1;
 }

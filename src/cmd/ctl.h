@@ -34,6 +34,10 @@ struct ctl_group {
 extern const struct ctl_group ctl_domain_group;
 extern const struct ctl_group ctl_user_group;
 extern const struct ctl_group ctl_alias_group;
+/* Policy data in directory.db: ctl_policy_data.c. */
+extern const struct ctl_group ctl_network_group;
+extern const struct ctl_group ctl_grant_group;
+extern const struct ctl_group ctl_limit_group;
 
 /* Print "sluicectl: message" to stderr. */
 void	 ctl_error(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -474,10 +474,13 @@ static int
 user_print(const struct dir_user *u, void *arg)
 {
 	(void)arg;
-	printf("%-40s %-8s %-15s quota %s%lld\n", u->address,
+	char quota[32] = "none";
+
+	if (u->quota > 0)
+		snprintf(quota, sizeof(quota), "%lld", (long long)u->quota);
+	printf("%-40s %-8s %-15s quota %s\n", u->address,
 	    u->enabled ? "enabled" : "disabled",
-	    u->has_mailbox ? "mailbox" : "submission-only",
-	    u->quota ? "" : "none", u->quota ? (long long)u->quota : 0LL);
+	    u->has_mailbox ? "mailbox" : "submission-only", quota);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * sluicectl: administration of a Sluice installation. This file holds
  * main(), option parsing, the command table and the commands that concern
  * the installation as a whole (init, migrate, config); ctl_directory.c has
- * domains, users and aliases.
+ * domains, users and aliases, ctl_policy_data.c the policy engine's
+ * networks, sender grants and per-user limits.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -280,6 +281,24 @@ cmd_alias(struct ctl *ctl, int argc, char **argv)
 	return ctl_run_group(ctl, &ctl_alias_group, argc, argv);
 }
 
+static int
+cmd_network(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_run_group(ctl, &ctl_network_group, argc, argv);
+}
+
+static int
+cmd_grant(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_run_group(ctl, &ctl_grant_group, argc, argv);
+}
+
+static int
+cmd_limit(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_run_group(ctl, &ctl_limit_group, argc, argv);
+}
+
 static const struct ctl_command commands[] = {
 	{ "init", "", "Create the state directory and the three databases "
 	    "(directory.db, queue.db,\nmail.db) and bring their schemas up "
@@ -295,6 +314,12 @@ static const struct ctl_command commands[] = {
 	    "(see \"sluicectl user help\").", cmd_user },
 	{ "alias", "add|del|list ...", "Manage aliases (see \"sluicectl "
 	    "alias help\").", cmd_alias },
+	{ "network", "add|del|list ...", "Manage the named networks of the "
+	    "policy (see \"sluicectl network help\").", cmd_network },
+	{ "grant", "add|del|list ...", "Manage which users may send as which "
+	    "addresses (see \"sluicectl grant help\").", cmd_grant },
+	{ "limit", "set|del|list ...", "Manage per-user values of policy "
+	    "limits (see \"sluicectl limit help\").", cmd_limit },
 	{ "help", "[COMMAND]", "Show help for all commands or one.",
 	    cmd_help },
 	{ NULL, NULL, NULL, NULL }
@@ -395,7 +420,9 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (cmd->run != cmd_domain && cmd->run != cmd_user &&
-	    cmd->run != cmd_alias && ctl_wants_help(NULL, cmd, argc, argv))
+	    cmd->run != cmd_alias && cmd->run != cmd_network &&
+	    cmd->run != cmd_grant && cmd->run != cmd_limit &&
+	    ctl_wants_help(NULL, cmd, argc, argv))
 		return EX_OK;
 	if ((status = ctl_load_config(&ctl, explicit)) == EX_OK)
 		status = cmd->run(&ctl, argc, argv);

@@ -10,6 +10,9 @@
  * The master runs no event loop: it waits for signals with sigtimedwait(),
  * so nothing of its own can block or be re-entered.
  */
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -71,6 +74,7 @@ struct master {
 	unsigned		 nworkers;
 	unsigned		 next_node;
 	char			*pidfile;
+	pid_t			 master_pid;
 };
 
 /* Is path a unix socket the generation keep still listens on? */
@@ -312,6 +316,14 @@ worker_child(struct master *m, struct worker_slot *slot)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+#ifdef __linux__
+	/* A worker whose master is gone stops too: nobody would supervise
+	 * or reload it. (Checked again after the call: the master may have
+	 * died before it.) */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != m->master_pid)
+		exit(0);
+#endif
 	worker_drop_privileges(&m->gen);
 	exit(smtpd_worker_run(&a));
 }
@@ -626,6 +638,7 @@ main(int argc, char **argv)
 	if (!m.foreground)
 		daemonize();
 	pidfile_write(&m);
+	m.master_pid = getpid();
 	m.nworkers = worker_count(&m.gen.cfg);
 	log_msg(LOG_INFO, NULL, NULL, "event=started pid=%d workers=%u "
 	    "listeners=%zu tls=%s", (int)getpid(), m.nworkers,

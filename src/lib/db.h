@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -45,6 +46,8 @@ struct db {
 	char		*path;
 	char		*name;		/* schema name: "directory", ... */
 	struct db_stmt	*stmts;		/* prepared statement cache */
+	int		 busy_ms;	/* how long a writer waits for a lock */
+	struct timespec	 busy_since;
 	char		 error[512];
 };
 
@@ -73,6 +76,10 @@ int	 db_migrate(struct db *db, int *from_r, int *to_r, const char **error_r);
  * (message in db->error) only when the SQL does not compile.
  */
 struct sqlite3_stmt *db_stmt(struct db *db, const char *sql);
+
+/* How long to wait for another connection's lock (default
+ * DB_BUSY_TIMEOUT_MS), retrying at sub-millisecond intervals. */
+void	 db_set_busy_timeout(struct db *db, int ms);
 
 int	 db_exec(struct db *db, const char *sql, const char **error_r);
 /* BEGIN IMMEDIATE, so a writer learns of contention at the start. */

@@ -483,8 +483,3 @@ db_queue_in_transaction(struct db *db)
 	return !sqlite3_get_autocommit(db->handle);
 }
 
-void
-db_queue_set_busy_timeout(struct db *db, int ms)
-{
-	sqlite3_busy_timeout(db->handle, ms);
-}

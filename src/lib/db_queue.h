@@ -130,7 +130,5 @@ int	 db_queue_body_read(struct db *db, const char *id, struct buf *out,
  */
 bool	 db_queue_in_transaction(struct db *db);
 
-/* Override DB_BUSY_TIMEOUT_MS for this connection (tests, tuning). */
-void	 db_queue_set_busy_timeout(struct db *db, int ms);
 
 #endif

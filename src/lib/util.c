@@ -73,19 +73,16 @@ char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char probe[1];
-	int len;
 	char *p;
+	int len;
 
 	va_start(ap, fmt);
-	len = vsnprintf(probe, sizeof(probe), fmt, ap);
+	len = vasprintf(&p, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		fatal("xasprintf: bad format \"%s\"", fmt);
-	p = xmalloc((size_t)len + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)len + 1, fmt, ap);
-	va_end(ap);
+	if (len < 0) {
+		fprintf(stderr, "sluice: out of memory formatting \"%s\"\n", fmt);
+		abort();
+	}
 	return p;
 }
 

@@ -209,7 +209,7 @@ queue_writer_new(struct event_base *base, const char *queue_db_path,
 		return NULL;
 	}
 	if (w->limits.busy_timeout_ms > 0)
-		db_queue_set_busy_timeout(w->db, w->limits.busy_timeout_ms);
+		db_set_busy_timeout(w->db, w->limits.busy_timeout_ms);
 	/* Two slots: the running batch and the one its done may start. */
 	if ((w->pool = tpool_new(base, 1, 2)) == NULL ||
 	    (w->kick = event_new(base, -1, 0, qw_on_kick, w)) == NULL) {

@@ -1,6 +1,8 @@
 #!/bin/sh
-# sluicectl end to end: init, domains, users, aliases, passwords and
-# configuration against real SQLite files, checked with the sqlite3 shell.
+# sluicectl end to end: init, domains, users, aliases, passwords, policy
+# data (networks, sender grants, per-user limits), migration from schema 1
+# and configuration against real SQLite files, checked with the sqlite3
+# shell.
 . "$top_srcdir/tests/integration/lib.sh"
 
 conf="$T/sluice.conf"
@@ -139,6 +141,107 @@ expect_eq "$(cat "$T/out")" "team@example.org -> alice@example.org" "one target 
 expect_status 65 "domain with users cannot go" ctl domain del example.org
 expect_match "$T/err" "still has users" "domain del explains"
 
+# --- policy data: networks ---------------------------------------------------------
+dir_db="$state/directory.db"
+expect_status 0 "network add" ctl network add Office 192.0.2.1/24 2001:DB8::/32
+expect_match "$T/out" "stored as 192.0.2.0/24" "host bits noted"
+expect_eq "$(sql "$dir_db" "select name||' '||cidr from networks order by cidr")" \
+	"office 192.0.2.0/24
+office 2001:db8::/32" "network names folded, CIDRs canonical"
+expect_status 65 "network add with one duplicate" ctl network add office 198.51.100.0/24 192.0.2.0/24
+expect_match "$T/err" "already has 192.0.2.0/24" "duplicate CIDR named"
+expect_eq "$(sql "$dir_db" "select count(*) from networks")" 2 "network add is all or nothing"
+expect_status 65 "invalid CIDR" ctl network add office 192.0.2.0/33
+expect_match "$T/err" "not a valid network" "invalid CIDR explained"
+expect_status 65 "invalid network name" ctl network add 'off ice' 192.0.2.0/24
+expect_status 64 "network add without CIDR" ctl network add office
+expect_status 0 "second network" ctl network add monitor 198.51.100.7 ::ffff:203.0.113.0/120
+expect_eq "$(sql "$dir_db" "select cidrs from network_overview where name='monitor'")" \
+	"198.51.100.7/32, 203.0.113.0/24" "network_overview view, mapped IPv4 stored as IPv4"
+expect_status 0 "network list NAME" ctl network list OFFICE
+expect_eq "$(awk '{print $1 " " $2}' "$T/out")" "office 192.0.2.0/24
+office 2001:db8::/32" "network list shows one network"
+expect_status 0 "network del one CIDR" ctl network del office 2001:db8:0::/32
+expect_status 65 "network del absent CIDR" ctl network del office 2001:db8::/32
+expect_match "$T/err" "has no 2001:db8::/32" "absent CIDR explained"
+expect_status 0 "network del whole network" ctl network del monitor
+expect_status 65 "network del absent network" ctl network del monitor
+expect_eq "$(sql "$dir_db" "select name||' '||cidr from networks")" "office 192.0.2.0/24" "one CIDR left"
+
+# --- policy data: sender grants ------------------------------------------------------
+expect_status 0 "grant an address" ctl grant add Alice@Example.org Support@Example.ORG
+expect_status 0 "grant a domain" ctl grant add alice@example.org @Apps.Example.
+expect_match "$T/out" "any address in apps.example" "domain grant explained"
+expect_status 65 "duplicate grant" ctl grant add alice@example.org support@example.org
+expect_match "$T/err" "may already send as" "duplicate grant explained"
+expect_status 65 "grant to an unknown user" ctl grant add nobody@example.org support@example.org
+expect_match "$T/err" "user nobody@example.org does not exist" "unknown user explained"
+expect_status 65 "grant of one's own address" ctl grant add alice@example.org ALICE@example.org
+expect_status 65 "grant of a bare @" ctl grant add alice@example.org @
+expect_status 65 "grant of an address literal" ctl grant add alice@example.org 'x@[192.0.2.1]'
+expect_status 65 "grant of a malformed domain" ctl grant add alice@example.org '@bad..example'
+expect_status 64 "grant add without a pattern" ctl grant add alice@example.org
+expect_eq "$(sql "$dir_db" "select user||' '||pattern||' '||kind||' '||state from sender_grant_overview order by pattern")" \
+	"alice@example.org @apps.example domain enabled
+alice@example.org support@example.org address enabled" "grants normalised, sender_grant_overview view"
+expect_status 0 "grant list USER" ctl grant list alice@example.org
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" 2 "two grants listed"
+expect_status 0 "grant del" ctl grant del alice@example.org @apps.example
+expect_status 65 "grant del again" ctl grant del alice@example.org @apps.example
+expect_match "$T/err" "has no grant for @apps.example" "absent grant explained"
+
+# --- policy data: per-user limits ------------------------------------------------------
+expect_status 0 "limit set" ctl limit set alice@example.org User_Messages 5000
+expect_status 0 "limit set replaces" ctl limit set ALICE@example.org user_messages 6000
+expect_eq "$(sql "$dir_db" "select user||' '||name||' '||value from user_limits")" \
+	"alice@example.org user_messages 6000" "one value per user and limit"
+expect_status 0 "limit set to zero" ctl limit set alice@example.org user_recipients 0
+for bad in -1 2147483648 12abc '' 1e3; do
+	expect_status 65 "limit value [$bad] refused" ctl limit set alice@example.org user_messages "$bad"
+done
+expect_eq "$(sql "$dir_db" "select value from user_limits where name='user_messages'")" 6000 "refused values change nothing"
+expect_status 65 "limit of an unknown user" ctl limit set nobody@example.org user_messages 1
+expect_status 65 "invalid limit name" ctl limit set alice@example.org 'user messages' 1
+expect_status 64 "limit set without a value" ctl limit set alice@example.org user_messages
+expect_status 0 "limit list" ctl limit list
+expect_eq "$(awk '{print $1 " " $2 " " $3}' "$T/out")" "alice@example.org user_messages 6000
+alice@example.org user_recipients 0" "limit list output"
+expect_status 0 "limit del" ctl limit del alice@example.org USER_RECIPIENTS
+expect_status 65 "limit del again" ctl limit del alice@example.org user_recipients
+expect_match "$T/err" "no value of its own" "absent limit explained"
+
+# Deleting a user takes its grants and limits with it.
+expect_status 0 "grant for bob" ctl grant add bob@example.org @bob.example
+expect_status 0 "limit for bob" ctl limit set bob@example.org user_messages 10
+expect_status 0 "delete bob" ctl user del bob@example.org
+expect_eq "$(sql "$dir_db" "select count(*) from sender_grants where user='bob@example.org'") $(sql "$dir_db" "select count(*) from user_limits where user='bob@example.org'")" \
+	"0 0" "grants and limits of a deleted user are gone"
+
+# --- a version 1 directory.db migrates with its data -------------------------------------
+conf1="$T/v1.conf"
+state1="$T/v1state"
+echo "state_dir = $state1" >"$conf1"
+"$SLUICECTL" -c "$conf1" init >/dev/null || fail "init for the v1 test"
+rm -f "$state1"/directory.db*
+sql "$state1/directory.db" <"$top_srcdir/sql/directory-001-initial.sql"
+sql "$state1/directory.db" "PRAGMA journal_mode=WAL" >/dev/null
+sql "$state1/directory.db" "INSERT INTO domains (name, kind) VALUES ('old.example', 'local');
+INSERT INTO users (address, domain, password) VALUES ('ann@old.example', 'old.example', '\$y\$j9T\$salt\$hash');
+INSERT INTO aliases (address, domain, target) VALUES ('info@old.example', 'old.example', 'ann@old.example');
+PRAGMA user_version=1"
+expect_status 69 "version 1 refused before migrate" "$SLUICECTL" -c "$conf1" network list
+expect_match "$T/err" "sluicectl migrate" "old schema says to migrate"
+expect_status 0 "migrate a version 1 database" "$SLUICECTL" -c "$conf1" migrate
+expect_match "$T/out" "directory.db: migrated schema version 1 to 2" "migrate reports 1 to 2"
+expect_eq "$(sql "$state1/directory.db" 'PRAGMA user_version')" 2 "directory.db now version 2"
+expect_eq "$(sql "$state1/directory.db" "select address||' '||password from users; select targets from alias_overview; select name||' '||kind from domains")" \
+	"ann@old.example \$y\$j9T\$salt\$hash
+ann@old.example
+old.example local" "version 1 data intact"
+expect_status 0 "grant on the migrated database" "$SLUICECTL" -c "$conf1" grant add ann@old.example info@old.example
+expect_status 0 "migrate again" "$SLUICECTL" -c "$conf1" migrate
+expect_match "$T/out" "directory.db: schema version 2, up to date" "second migrate changes nothing"
+
 # --- config -----------------------------------------------------------------------
 expect_status 0 "config shows differences" ctl config
 expect_match "$T/out" "^message_size_limit = 10M" "changed key shown"
@@ -160,10 +263,15 @@ expect_status 69 "newer schema refused" ctl domain list
 expect_match "$T/err" "newer than this sluice" "schema error says what happened"
 
 # --- help and usage -----------------------------------------------------------------
-for c in init migrate config domain user alias; do
+for c in init migrate config domain user alias network grant limit; do
 	expect_status 0 "$c --help" "$SLUICECTL" "$c" --help
 done
 expect_status 0 "user add --help" "$SLUICECTL" user add --help
 expect_match "$T/out" "standard" "user add help mentions standard input"
+for c in "network add" "grant add" "limit set"; do
+	expect_status 0 "$c --help" "$SLUICECTL" $c --help
+	expect_match "$T/out" "^usage: sluicectl .*$c" "$c --help shows its usage"
+done
+expect_status 64 "unknown network command" "$SLUICECTL" network frob
 expect_status 64 "unknown command" "$SLUICECTL" frobnicate
 echo "# $checks checks passed"

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -52,7 +53,7 @@ Test(db, creates_with_wal_full_sync_and_foreign_keys)
 	    0, "%s", err);
 	cr_assert_eq(pragma_int(db, "PRAGMA synchronous"), 2);	/* FULL */
 	cr_assert_eq(pragma_int(db, "PRAGMA foreign_keys"), 1);
-	cr_assert_eq(pragma_int(db, "PRAGMA busy_timeout"), DB_BUSY_TIMEOUT_MS);
+	cr_assert_eq(db->busy_ms, DB_BUSY_TIMEOUT_MS);
 	st = db_stmt(db, "PRAGMA journal_mode");
 	cr_assert_eq(db_step_row(db, st, &err), 1);
 	cr_assert_str_eq(db_col_text(st, 0), "wal");
@@ -195,4 +196,30 @@ Test(db, foreign_keys_cascade)
 	cr_assert_eq(db_col_int(st, 0), 0);
 	sqlite3_reset(st);
 	db_close(&db);
+}
+
+Test(db, busy_writer_waits_for_the_timeout_then_fails)
+{
+	struct db *a, *b;
+	const char *err = NULL;
+	struct timespec t0, t1;
+	double waited;
+
+	cr_assert_eq(db_open(path, "queue", DB_CREATE | DB_MIGRATE, &a, &err),
+	    0);
+	cr_assert_eq(db_open(path, "queue", 0, &b, &err), 0);
+	db_set_busy_timeout(b, 300);
+	cr_assert_eq(db_begin(a, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(db_begin(b, &err), -1, "the lock is held");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert(waited >= 0.29 && waited < 2.0, "waited %.3fs", waited);
+	cr_assert(strstr(err, "locked") != NULL, "%s", err);
+	db_rollback(a);
+	cr_assert_eq(db_begin(b, &err), 0, "free once released: %s", err);
+	db_rollback(b);
+	db_close(&a);
+	db_close(&b);
 }

@@ -451,6 +451,12 @@ listener_parse(const char *spec, size_t len, struct listener *l_r,
 		    "addresses and unix sockets";
 		goto fail;
 	}
+	/* The local role is trusted to relay: only a unix socket, whose
+	 * file mode decides who may use it, can carry that trust. */
+	if (l.role == LISTENER_LOCAL && l.family != AF_UNIX) {
+		*error_r = "the local role listens only on a unix socket path";
+		goto fail;
+	}
 	if (l.name == NULL)
 		l.name = xstrdup(listener_role_name(l.role));
 	*l_r = l;

@@ -601,3 +601,29 @@ policy_limit_keys(const struct policy *p, enum policy_event ev,
 			fn(ctx, l->name, key, l->window_secs);
 	}
 }
+
+/* ----- accessors ----- */
+
+size_t
+policy_limit_count(const struct policy *p)
+{
+	return p->nlimits;
+}
+
+const struct policy_limit *
+policy_limit_get(const struct policy *p, size_t i)
+{
+	return i < p->nlimits ? &p->limits[i] : NULL;
+}
+
+size_t
+policy_rule_count(const struct policy *p)
+{
+	return p->nrules;
+}
+
+size_t
+policy_file_count(const struct policy *p)
+{
+	return p->nfiles;
+}

@@ -1,16 +1,10 @@
 /* policy rule file parser: see policy.h and sluice.policy(5). */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -71,6 +65,17 @@ struct pstate {
 
 static int parse_text(struct pstate *, const char *, const char *,
     size_t);
+
+const char *
+policy_error_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(parse_error, sizeof(parse_error), fmt, ap);
+	va_end(ap);
+	return parse_error;
+}
 
 static int PRINTF_LIKE(3, 4)
 perr(const struct pstate *st, unsigned int line, const char *fmt, ...)
@@ -141,11 +146,11 @@ number_parse(const char *s, size_t len, uint64_t max, uint64_t *v_r)
 	if (len == 0 || (len > 1 && s[0] == '0'))
 		return false;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
 			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > max)
-			return false;
+		v = v * 10 + d;
 	}
 	*v_r = v;
 	return true;
@@ -1372,7 +1377,7 @@ include_check(struct pstate *st, unsigned int line, const char *name)
 static int
 stmt_include(struct pstate *st, struct cur *c)
 {
-	const struct tok *t = cur_next(c);
+	const struct tok *t = cur_peek(c);
 	struct policy_text inc = { NULL, NULL, 0 };
 	const char *error, *saved = st->name;
 	char *path;
@@ -1380,6 +1385,7 @@ stmt_include(struct pstate *st, struct cur *c)
 
 	if (t == NULL || t->type != T_STRING || t->len == 0)
 		return cur_expected(st, c, "a file name in double quotes");
+	c->i++;
 	if (cur_end(st, c, "the file name") == -1)
 		return -1;
 	if (st->inc == NULL)
@@ -1497,9 +1503,8 @@ policy_parse(const char *name, const char *text, size_t len,
 	memset(&st, 0, sizeof(st));
 	st.name = name;
 	if (len > POLICY_FILE_MAX) {
-		snprintf(parse_error, sizeof(parse_error), "%s: larger than "
-		    "%d KiB", name, POLICY_FILE_MAX / 1024);
-		*error_r = parse_error;
+		*error_r = policy_error_set("%s: larger than %d KiB", name,
+		    POLICY_FILE_MAX / 1024);
 		return -1;
 	}
 	p = xcalloc(1, sizeof(*p));
@@ -1516,132 +1521,4 @@ policy_parse(const char *name, const char *text, size_t len,
 	}
 	*p_r = p;
 	return 0;
-}
-
-/* ----- reading files ----- */
-
-static int
-file_read(const char *path, struct buf *text, const char **error_r)
-{
-	struct stat sb;
-	ssize_t r = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		*error_r = "not a regular file";
-		return -1;
-	}
-	/* One byte more than allowed tells a full file from a long one. */
-	buf_init(text, POLICY_FILE_MAX + 1);
-	while (text->len < text->max) {
-		size_t room = text->max - text->len;
-
-		room = room > 65536 ? 65536 : room;
-		buf_reserve(text, room);
-		r = read(fd, text->data + text->len, room);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		text->len += (size_t)r;
-		text->data[text->len] = '\0';
-	}
-	close(fd);
-	if (r == -1) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (text->len > POLICY_FILE_MAX) {
-		*error_r = "larger than 1024 KiB";
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Name every included file by its real path, so that two spellings of
- * one file are one file to the cycle check.
- */
-static int
-include_read(void *ctx, const char *from, const char *path,
-    struct policy_text *t_r, const char **error_r)
-{
-	struct buf text = BUF_INIT;
-	const char *slash = strrchr(from, '/');
-	char *joined, *real;
-
-	(void)ctx;
-	if (path[0] == '/' || slash == NULL)
-		joined = xstrdup(path);
-	else
-		joined = xasprintf("%.*s/%s", (int)(slash - from), from, path);
-	real = realpath(joined, NULL);
-	if (real == NULL) {
-		*error_r = strerror(errno);
-		free(joined);
-		return -1;
-	}
-	free(joined);
-	if (file_read(real, &text, error_r) == -1) {
-		buf_release(&text);
-		free(real);
-		return -1;
-	}
-	t_r->name = xstrdup(real);
-	free(real);
-	t_r->len = text.len;
-	t_r->data = buf_steal(&text);
-	return 0;
-}
-
-int
-policy_load(const char *path, struct policy **p_r, const char **error_r)
-{
-	struct policy_text top = { NULL, NULL, 0 };
-	const char *error;
-	int ret;
-
-	*p_r = NULL;
-	if (include_read(NULL, "", path, &top, &error) == -1) {
-		snprintf(parse_error, sizeof(parse_error), "%s: %s", path,
-		    error);
-		*error_r = parse_error;
-		return -1;
-	}
-	ret = policy_parse(top.name, top.data, top.len, include_read, NULL,
-	    p_r, error_r);
-	free(top.name);
-	free(top.data);
-	return ret;
-}
-
-/* ----- accessors ----- */
-
-size_t
-policy_limit_count(const struct policy *p)
-{
-	return p->nlimits;
-}
-
-const struct policy_limit *
-policy_limit_get(const struct policy *p, size_t i)
-{
-	return i < p->nlimits ? &p->limits[i] : NULL;
-}
-
-size_t
-policy_rule_count(const struct policy *p)
-{
-	return p->nrules;
-}
-
-size_t
-policy_file_count(const struct policy *p)
-{
-	return p->nfiles;
 }

@@ -18,6 +18,7 @@
 #include "cidr.h"
 #include "db_directory.h"
 #include "policy.h"
+#include "util.h"
 
 enum pentry_kind {
 	PE_CIDR,	/* 192.0.2.0/24, ::1 */
@@ -107,5 +108,11 @@ struct policy {
 /* The scope key of a limit for an input; false when in has none. */
 bool	policy_limit_key(const struct policy *p, const struct policy_limit *l,
 	    const struct policy_input *in, char *out, size_t outsz);
+
+/*
+ * policy_error_set: format the error that policy_parse() and policy_load()
+ * return; the text lives in a per-thread buffer until the next call.
+ */
+const char *policy_error_set(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "base64.h"
@@ -15,6 +16,10 @@
 /* flags */
 #define CMD_BEFORE_HELO	0x01u	/* allowed before EHLO/HELO */
 #define CMD_NO_ARGS	0x02u	/* takes no argument */
+
+/* NOOP, RSET, VRFY, HELP in one session before it is dropped (they keep
+ * a connection open without moving mail: Postfix's junk commands). */
+#define JUNK_COMMANDS_MAX	100
 
 struct smtpd_command {
 	const char	*verb;
@@ -44,7 +49,7 @@ static const struct smtpd_command commands[] = {
 	{ "MAIL", 0, cmd_mail },
 	{ "RCPT", 0, cmd_rcpt },
 	{ "DATA", CMD_NO_ARGS, cmd_data },
-	{ "BDAT", 0, cmd_bdat },
+	{ "BDAT", CMD_BEFORE_HELO, cmd_bdat },	/* refused inside */
 	{ "RSET", CMD_BEFORE_HELO | CMD_NO_ARGS, cmd_rset },
 	{ "NOOP", CMD_BEFORE_HELO, cmd_noop },
 	{ "QUIT", CMD_BEFORE_HELO | CMD_NO_ARGS, cmd_quit },
@@ -89,6 +94,9 @@ smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 
 	if (smtp_line_split(line, len, &l, &err) == -1) {
 		cmd_parse_error(s, err);
+		/* A BDAT we cannot read leaves its chunk unaccounted for. */
+		if (smtpd_line_is_bdat(line, len))
+			smtpd_close(s);
 		return;
 	}
 	if ((c = command_find(&l)) == NULL) {
@@ -138,7 +146,7 @@ cmd_ehlo(struct smtpd_session *s, const char *args, size_t len)
 {
 	const char *host = s->env->cfg->hostname;
 	void (*w)(void *, const void *, size_t) = s->io.write;
-	char line[128];
+	char line[SMTPD_LINE_MAX];
 	int n;
 
 	if (!helo_accept(s, args, len))
@@ -216,17 +224,32 @@ cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 	smtpd_reply(s, 250, "2.1.0", "Ok");
 }
 
+/* Only authenticated clients and the local (sendmail) socket relay. */
+static bool
+rcpt_trusted(const struct smtpd_session *s)
+{
+	return (s->flags & SMTPD_F_AUTHED) ||
+	    (s->listener->role == LISTENER_LOCAL &&
+	    s->listener->family == AF_UNIX);
+}
+
 /* The built-in recipient rule, until the policy engine replaces it. */
 static bool
-rcpt_allowed(struct smtpd_session *s, const char *address)
+rcpt_allowed(struct smtpd_session *s, const char *address, unsigned flags)
 {
 	enum smtpd_rcpt_kind kind;
 
 	kind = s->env->svc->rcpt_lookup(s->env->svc->impl, address);
 	switch (kind) {
 	case SMTPD_RCPT_LOCAL:
-	case SMTPD_RCPT_RELAY:
 		return true;
+	case SMTPD_RCPT_RELAY:
+		/* "a%b@relay" or "b!a@relay" could be forwarded onward by the
+		 * next hop: only trusted clients may use routing syntax. */
+		if (!(flags & ADDR_F_ROUTING) || rcpt_trusted(s))
+			return true;
+		cmd_error(s, 554, "5.7.1", "Relay access denied");
+		return false;
 	case SMTPD_RCPT_UNKNOWN:
 		cmd_error(s, 550, "5.1.1", "Recipient address rejected: "
 		    "User unknown");
@@ -242,11 +265,19 @@ rcpt_allowed(struct smtpd_session *s, const char *address)
 	case SMTPD_RCPT_FOREIGN:
 		break;
 	}
-	/* Not ours: only authenticated or local (sendmail) clients relay. */
-	if ((s->flags & SMTPD_F_AUTHED) ||
-	    s->listener->role == LISTENER_LOCAL)
+	if (rcpt_trusted(s))
 		return true;
 	cmd_error(s, 554, "5.7.1", "Relay access denied");
+	return false;
+}
+
+static bool
+rcpt_duplicate(const struct smtpd_txn *t, const struct addr *a)
+{
+	for (size_t i = 0; i < t->nrcpts; i++)
+		if (strcasecmp(t->rcpts[i].to.local, a->local) == 0 &&
+		    strcmp(t->rcpts[i].to.domain, a->domain) == 0)
+			return true;
 	return false;
 }
 
@@ -282,9 +313,14 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	for (char *p = to; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (!(strncmp(to, "postmaster@", 11) == 0 &&
-	    strcmp(r.to.domain, s->env->cfg->hostname) == 0) &&
-	    !rcpt_allowed(s, to))
+	    strcasecmp(r.to.domain, s->env->cfg->hostname) == 0) &&
+	    !rcpt_allowed(s, to, r.to.flags))
 		return;
+	if (rcpt_duplicate(t, &r.to)) {
+		/* Stored once, delivered once: RFC 5321 3.3 lets us merge. */
+		smtpd_reply(s, 250, "2.1.5", "Ok");
+		return;
+	}
 	if (t->nrcpts == t->rcpt_cap) {
 		t->rcpt_cap = t->rcpt_cap ? t->rcpt_cap * 2 : 4;
 		t->rcpts = xreallocarray(t->rcpts, t->rcpt_cap,
@@ -346,10 +382,12 @@ cmd_bdat(struct smtpd_session *s, const char *args, size_t len)
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
-	if (s->txn == NULL || s->txn->nrcpts == 0) {
-		/* Swallow the chunk, then answer 503 (RFC 3030 2). */
-		smtpd_txn_free(s);
-	} else if (!s->txn->chunking) {
+	s->bdat_back = s->state;
+	/* Refused (no EHLO, no transaction, no recipient yet): the chunk is
+	 * swallowed and 503 answered after it; the transaction stays. */
+	s->bdat_swallow = !(s->flags & SMTPD_F_EHLO) || s->txn == NULL ||
+	    s->txn->nrcpts == 0;
+	if (!s->bdat_swallow && !s->txn->chunking) {
 		s->txn->chunking = true;
 		smtpd_data_begin(s);
 	}
@@ -361,11 +399,25 @@ cmd_bdat(struct smtpd_session *s, const char *args, size_t len)
 
 /* ---- the rest ------------------------------------------------------------------ */
 
+/* Count a command that moves no mail; false when the session ends. */
+static bool
+junk(struct smtpd_session *s)
+{
+	if (++s->junk <= JUNK_COMMANDS_MAX)
+		return true;
+	smtpd_reply(s, 421, "4.7.0", "%s Too many commands",
+	    s->env->cfg->hostname);
+	smtpd_close(s);
+	return false;
+}
+
 static void
 cmd_rset(struct smtpd_session *s, const char *args, size_t len)
 {
 	(void)args;
 	(void)len;
+	if (!junk(s))
+		return;
 	smtpd_txn_free(s);
 	smtpd_reply(s, 250, "2.0.0", "Ok");
 }
@@ -375,6 +427,8 @@ cmd_noop(struct smtpd_session *s, const char *args, size_t len)
 {
 	(void)args;
 	(void)len;
+	if (!junk(s))
+		return;
 	smtpd_reply(s, 250, "2.0.0", "Ok");
 }
 
@@ -392,6 +446,8 @@ cmd_help(struct smtpd_session *s, const char *args, size_t len)
 {
 	(void)args;
 	(void)len;
+	if (!junk(s))
+		return;
 	smtpd_reply(s, 214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL "
 	    "RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH");
 }
@@ -401,6 +457,8 @@ cmd_vrfy(struct smtpd_session *s, const char *args, size_t len)
 {
 	(void)args;
 	/* Never say whether a user exists (no enumeration). */
+	if (!junk(s))
+		return;
 	if (len == 0) {
 		cmd_error(s, 501, "5.5.4", "Syntax: VRFY address");
 		return;
@@ -424,6 +482,10 @@ cmd_starttls(struct smtpd_session *s, const char *args, size_t len)
 	(void)len;
 	if (s->flags & SMTPD_F_TLS) {
 		cmd_error(s, 503, "5.5.1", "TLS already active");
+		return;
+	}
+	if (!(s->flags & SMTPD_F_EHLO)) {
+		cmd_error(s, 503, "5.5.1", "Send EHLO first");
 		return;
 	}
 	if (!smtpd_starttls_offered(s)) {
@@ -561,10 +623,19 @@ smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
 static bool
 auth_allowed(struct smtpd_session *s)
 {
+	if (!smtpd_auth_offered(s) && s->listener->role ==
+	    LISTENER_SUBMISSION && !(s->flags & SMTPD_F_TLS)) {
+		/* RFC 4954 6 */
+		cmd_error(s, 538, "5.7.11", "Encryption required for "
+		    "requested authentication mechanism");
+		return false;
+	}
 	if (!smtpd_auth_offered(s)) {
-		cmd_error(s, 503, "5.5.1", (s->listener->role ==
-		    LISTENER_SUBMISSION) ? "Must issue STARTTLS first" :
-		    "AUTH not available");
+		cmd_error(s, 503, "5.5.1", "AUTH not available");
+		return false;
+	}
+	if (!(s->flags & SMTPD_F_EHLO)) {
+		cmd_error(s, 503, "5.5.1", "Send EHLO first");
 		return false;
 	}
 	if (s->flags & SMTPD_F_AUTHED) {

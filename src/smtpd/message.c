@@ -90,15 +90,19 @@ smtpd_bdat_input(struct smtpd_session *s, const char *data, size_t len)
 	struct smtpd_txn *t = s->txn;
 	size_t n = len < s->bdat_left ? len : (size_t)s->bdat_left;
 
-	if (t != NULL && t->reading)
+	if (!s->bdat_swallow)
 		n = data_reader_feed_chunk(&t->reader, data, n);
 	s->bdat_left -= n;
 	if (s->bdat_left > 0)
 		return n;
-	if (t == NULL || !t->reading) {
-		smtpd_enter_state(s, SMTPD_STATE_READY);
+	if (s->bdat_swallow) {
+		/* RFC 3030 2: the chunk is read whatever the answer. */
+		s->bdat_swallow = false;
+		smtpd_enter_state(s, s->bdat_back);
 		s->errors++;
-		smtpd_reply(s, 503, "5.5.1", "No valid transaction for BDAT");
+		smtpd_reply(s, 503, "5.5.1", s->bdat_back ==
+		    SMTPD_STATE_GREETED ? "Send EHLO first" :
+		    "No valid transaction for BDAT");
 		return n;
 	}
 	if (s->bdat_last) {

@@ -44,8 +44,12 @@
 #define INPUT_HIGH_WATER	(256 * 1024)	/* stop reading beyond */
 #define OUTPUT_HIGH_WATER	(256 * 1024)	/* client not reading replies */
 #define CLOSE_FLUSH_SECS	10	/* to deliver the last reply */
+#define HANDSHAKE_SECS		20	/* implicit TLS before the greeting */
+#define ACCEPT_MARGIN		64	/* 421s beyond smtp_max_connections */
+#define ACCEPT_PAUSE_SECS	1	/* out of descriptors: stop accepting */
 #define RETIRE_MAX_SECS		3600	/* old generation's last sessions */
 #define AUTH_POOL_THREADS	2
+#define LOOP_BUSY_MS		50	/* directory reads on the event loop */
 #define AUTH_POOL_QUEUE		256
 
 struct worker;
@@ -59,6 +63,7 @@ struct conn {
 	struct smtpd_session	*session;
 	struct smtpd_client	 client;
 	bool			 starttls;	/* switch after this read */
+	bool			 peer_closed;	/* EOF seen with work pending */
 	bool			 closing;
 	time_t			 close_deadline;
 	struct event		*linger;	/* while closing */
@@ -97,6 +102,7 @@ struct worker {
 };
 
 static void conn_read(struct bufferevent *, void *);
+static void conn_write(struct bufferevent *, void *);
 static void conn_event(struct bufferevent *, short, void *);
 static void conn_close(struct conn *c);
 
@@ -153,8 +159,15 @@ conn_free(struct conn *c)
 	if (c->linger != NULL)
 		event_free(c->linger);
 	smtpd_session_free(&c->session);
-	if (c->bev != NULL)
+	if (c->bev != NULL) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		/* Marked shut down, OpenSSL keeps the session resumable. */
+		if (ssl != NULL)
+			SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN |
+			    SSL_RECEIVED_SHUTDOWN);
 		bufferevent_free(c->bev);
+	}
 	free(c);
 	if (w->stopping && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
@@ -256,7 +269,7 @@ conn_set_timeout(struct conn *c)
 	if (c->session != NULL)
 		tv.tv_sec = smtpd_session_timeout_secs(c->session);
 	else
-		tv.tv_sec = c->w->a->cfg->smtp_command_timeout;
+		tv.tv_sec = HANDSHAKE_SECS;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
@@ -281,12 +294,32 @@ conn_start_tls(struct conn *c)
 		return;
 	}
 	c->bev = tls;
-	bufferevent_setcb(tls, conn_read, NULL, conn_event, c);
+	bufferevent_setcb(tls, conn_read, conn_write, conn_event, c);
 	bufferevent_setwatermark(tls, EV_READ, 0, INPUT_HIGH_WATER);
+	/* The filter stops encrypting into a socket buffer this full. */
+	bufferevent_setwatermark(bufferevent_get_underlying(tls), EV_WRITE, 0,
+	    OUTPUT_HIGH_WATER);
 	conn_set_timeout(c);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 }
 
+/* Replies not yet on the wire: the TLS filter's and the socket's. */
+static size_t
+conn_output_size(struct conn *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+/*
+ * Feed buffered input to the session until it pauses, runs out, or the
+ * client stops reading its replies (then reading stops too, so neither
+ * buffer grows: conn_write resumes).
+ */
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
@@ -296,6 +329,10 @@ conn_read(struct bufferevent *bev, void *arg)
 
 	while (!c->closing && (len = evbuffer_get_length(in)) > 0 &&
 	    !smtpd_session_paused(c->session)) {
+		if (conn_output_size(c) > OUTPUT_HIGH_WATER) {
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
 		n = len < INPUT_CHUNK ? len : INPUT_CHUNK;
 		used = smtpd_session_input(c->session,
 		    (const char *)evbuffer_pullup(in, (ssize_t)n), n);
@@ -303,13 +340,17 @@ conn_read(struct bufferevent *bev, void *arg)
 		if (used == 0)
 			break;
 	}
-	if (c->starttls && !c->closing)
+	if (c->closing)
+		return;
+	if (c->starttls)
 		conn_start_tls(c);
-	else if (!c->closing && evbuffer_get_length(bufferevent_get_output(
-	    c->bev)) > OUTPUT_HIGH_WATER)
-		bufferevent_disable(c->bev, EV_READ);
-	if (!c->closing)
-		conn_set_timeout(c);
+	else if (c->peer_closed && !smtpd_session_paused(c->session)) {
+		/* The client half-closed: its replies are out, now close. */
+		smtpd_session_eof(c->session);
+		conn_close(c);
+		return;
+	}
+	conn_set_timeout(c);
 }
 
 static void
@@ -317,8 +358,15 @@ conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ))
-		bufferevent_enable(bev, EV_READ);
+	(void)bev;
+	if (c->closing || c->peer_closed ||
+	    (bufferevent_get_enabled(c->bev) & EV_READ) ||
+	    conn_output_size(c) > OUTPUT_HIGH_WATER / 2)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	/* Input may be waiting in the buffer already. */
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void
@@ -362,6 +410,16 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->session != NULL) {
 		smtpd_session_timeout(c->session);
+		conn_set_timeout(c);	/* a commit in progress waits on */
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && c->session != NULL &&
+	    (smtpd_session_paused(c->session) ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)) {
+		/* Half-close: answer what was sent, then close (conn_read). */
+		c->peer_closed = true;
+		bufferevent_disable(c->bev, EV_READ);
+		io_resume(c);
 		return;
 	}
 	if ((what & BEV_EVENT_ERROR) && bufferevent_openssl_get_ssl(c->bev))
@@ -439,6 +497,15 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->sock = lc->sock;
 	client_from_sockaddr(&c->client, sa);
 	refusal = c->refusal = conn_refusal(w, &c->client);
+	/* Past the limit plus a margin for 421s, or a TLS listener over the
+	 * limit: close at once rather than spend a handshake or a slot. */
+	if (refusal != NULL && (w->nconns >= w->max_conns + ACCEPT_MARGIN ||
+	    (listener_role_is_implicit_tls(li->role) &&
+	    w->nconns >= w->max_conns))) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
 	if (listener_role_is_implicit_tls(li->role)) {
 		if (w->a->tls == NULL || (ssl = SSL_new(w->a->tls)) == NULL) {
 			evutil_closesocket(fd);
@@ -466,15 +533,15 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->session = smtpd_session_new(&w->env, li, &c->client,
 	    &(struct smtpd_io){ c, io_write, io_starttls, io_close,
 	    io_resume }, c->sid);
+	conn_set_timeout(c);
 	smtpd_session_start(c->session, refusal);
 }
 
 /* ---- services: directory, passwords, queue ---------------------------------- */
 
 static enum smtpd_rcpt_kind
-svc_rcpt_lookup(void *impl, const char *address)
+rcpt_lookup_once(struct worker *w, const char *address)
 {
-	struct worker *w = impl;
 	enum dir_domain_kind kind;
 	struct dir_user u;
 	const char *err;
@@ -503,6 +570,24 @@ svc_rcpt_lookup(void *impl, const char *address)
 tempfail:
 	log_msg(LOG_ERR, NULL, NULL, "event=directory-error error=\"%s\"", err);
 	return SMTPD_RCPT_TEMPFAIL;
+}
+
+/* user+detail@domain is user@domain when recipient_delimiter is set. */
+static enum smtpd_rcpt_kind
+svc_rcpt_lookup(void *impl, const char *address)
+{
+	struct worker *w = impl;
+	const char *delim = w->a->cfg->recipient_delimiter;
+	enum smtpd_rcpt_kind kind = rcpt_lookup_once(w, address);
+	const char *at = strrchr(address, '@'), *d;
+	char base[ADDR_TEXT_MAX + 1];
+
+	if (kind != SMTPD_RCPT_UNKNOWN || delim == NULL || delim[0] == '\0' ||
+	    at == NULL || (d = memchr(address, delim[0],
+	    (size_t)(at - address))) == NULL || d == address)
+		return kind;
+	snprintf(base, sizeof(base), "%.*s%s", (int)(d - address), address, at);
+	return rcpt_lookup_once(w, base);
 }
 
 struct auth_job {
@@ -546,6 +631,7 @@ svc_auth_start(void *impl, uint64_t sid, const char *user,
 	char login[ADDR_TEXT_MAX + 1];
 	struct dir_user u;
 	const char *err;
+	int rc;
 
 	str_copy(login, user, sizeof(login));
 	for (char *p = login; *p; p++)
@@ -553,8 +639,17 @@ svc_auth_start(void *impl, uint64_t sid, const char *user,
 	j->w = w;
 	j->sid = sid;
 	j->password = xstrdup(password);
-	if (directory_user_get(w->directory, login, &u, &err) == DIR_OK &&
-	    u.enabled) {
+	rc = directory_user_get(w->directory, login, &u, &err);
+	if (rc == DIR_ERR) {
+		/* Not the client's fault: 454, and no throttle counts it. */
+		log_msg(LOG_ERR, NULL, NULL, "event=directory-error "
+		    "error=\"%s\"", err);
+		mem_wipe(j->password, strlen(j->password));
+		free(j->password);
+		free(j);
+		return -1;
+	}
+	if (rc == DIR_OK && u.enabled) {
 		j->known = true;
 		j->hash = xstrdup(u.password);
 	} else
@@ -700,6 +795,8 @@ worker_open(struct worker *w, const char **error_r)
 	free(path);
 	if (rc == -1)
 		return -1;
+	/* Reads on the event loop never wait long for a lock: 451 instead. */
+	db_set_busy_timeout(w->directory, LOOP_BUSY_MS);
 	path = xasprintf("%s/queue.db", cfg->state_dir);
 	w->writer = queue_writer_new(w->base, path, NULL, error_r);
 	free(path);
@@ -724,6 +821,36 @@ worker_open(struct worker *w, const char **error_r)
 	return w->dummy_hash == NULL ? -1 : 0;
 }
 
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->stopping)
+		return;
+	for (size_t i = 0; i < w->a->nsockets; i++)
+		evconnlistener_enable(w->listeners[i].evl);
+}
+
+/* accept() failed (EMFILE, ENFILE...): pause instead of spinning. */
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct listen_ctx *lc = arg;
+	struct worker *w = lc->w;
+	struct timeval pause = { ACCEPT_PAUSE_SECS, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	log_msg(LOG_WARNING, NULL, NULL, "event=accept-failed error=\"%s\" "
+	    "sessions=%zu", evutil_socket_error_to_string(err), w->nconns);
+	for (size_t i = 0; i < w->a->nsockets; i++)
+		evconnlistener_disable(w->listeners[i].evl);
+	event_base_once(w->base, -1, EV_TIMEOUT, accept_resume, w, &pause);
+}
+
 static int
 worker_listen(struct worker *w)
 {
@@ -733,10 +860,12 @@ worker_listen(struct worker *w)
 
 		lc->w = w;
 		lc->sock = &w->a->sockets[i];
+		/* Backlog 0: the master already listen()ed with its own. */
 		lc->evl = evconnlistener_new(w->base, conn_accept, lc,
-		    LEV_OPT_CLOSE_ON_FREE, -1, lc->sock->fd);
+		    LEV_OPT_CLOSE_ON_FREE, 0, lc->sock->fd);
 		if (lc->evl == NULL)
 			return -1;
+		evconnlistener_set_error_cb(lc->evl, accept_error);
 	}
 	return 0;
 }

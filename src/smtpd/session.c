@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -189,6 +190,13 @@ smtpd_session_start(struct smtpd_session *s, const char *refuse_text)
 	smtpd_reply(s, 220, NULL, "%s ESMTP Sluice", host);
 }
 
+bool
+smtpd_line_is_bdat(const char *line, size_t len)
+{
+	return len >= 4 && strncasecmp(line, "BDAT", 4) == 0 &&
+	    (len == 4 || line[4] == ' ' || line[4] == '\t');
+}
+
 /* One command or AUTH line from the buffer; returns bytes consumed. */
 static size_t
 smtpd_line_input(struct smtpd_session *s, const char *data, size_t len)
@@ -198,9 +206,17 @@ smtpd_line_input(struct smtpd_session *s, const char *data, size_t len)
 	size_t window = lr_window(&s->lr);
 
 	st = lr_next(&s->lr, data, len < window ? len : window, &line);
-	if (st == LR_TOO_LONG) {
+	if (st == LR_TOO_LONG && s->state == SMTPD_STATE_AUTH) {
+		s->errors++;
+		auth_creds_clear(&s->creds);
+		smtpd_enter_state(s, SMTPD_STATE_READY);
+		smtpd_reply(s, 500, "5.5.6", "Authentication exchange line is "
+		    "too long");
+	} else if (st == LR_TOO_LONG) {
 		s->errors++;
 		smtpd_reply(s, 500, "5.5.2", "Line too long");
+		if (smtpd_line_is_bdat(line.data, line.len))
+			smtpd_close(s);	/* its chunk cannot be found */
 	} else if (st == LR_LINE && line.bare_cr > 0) {
 		s->errors++;
 		smtpd_reply(s, 500, "5.5.2", "Bare CR in command line");
@@ -329,6 +345,10 @@ smtpd_session_queue_done(struct smtpd_session *s, bool ok, const char *error)
 void
 smtpd_session_timeout(struct smtpd_session *s)
 {
+	/* The commit is bounded by the busy timeout; its reply must come
+	 * first, or the client retries a message we already have. */
+	if (s->state == SMTPD_STATE_COMMIT)
+		return;
 	log_msg(LOG_NOTICE, s->sid, smtpd_qid(s), "event=timeout state=%s "
 	    "client=%s", state_names[s->state], s->client.addr);
 	smtpd_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
@@ -360,6 +380,10 @@ smtpd_session_shutdown(struct smtpd_session *s)
 void
 smtpd_session_abort(struct smtpd_session *s)
 {
+	if (s->state == SMTPD_STATE_COMMIT) {
+		s->flags |= SMTPD_F_STOPPING;	/* 421 after the 250 */
+		return;
+	}
 	smtpd_reply(s, 421, "4.3.2", "%s Service shutting down",
 	    s->env->cfg->hostname);
 	smtpd_close(s);

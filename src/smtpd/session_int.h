@@ -70,10 +70,15 @@ struct smtpd_session {
 	/* BDAT chunk in progress */
 	uint64_t		 bdat_left;
 	bool			 bdat_last;
+	bool			 bdat_swallow;	/* refused: read and drop */
+	enum smtpd_state	 bdat_back;	/* state after a dropped chunk */
+	unsigned		 junk;		/* NOOP, RSET, VRFY, HELP seen */
 	struct buf		 scratch;	/* log quoting */
 };
 
 /* session.c */
+/* Does this command line start with the BDAT verb? */
+bool	 smtpd_line_is_bdat(const char *line, size_t len);
 void	 smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st);
 void	 smtpd_reply(struct smtpd_session *s, int code, const char *status,
 	    const char *fmt, ...) PRINTF_LIKE(4, 5);

@@ -46,7 +46,8 @@ def test_before_tls(s):
 	    "CHUNKING", "DSN", "SIZE"):
 		check(k in kw, "587: EHLO advertises %s" % k)
 	a = r.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (H.USER, H.PASSWORD)))
-	check(a.is_(503, "5.5.1"), "AUTH before TLS refused 503 5.5.1 (%r)" % a)
+	check(a.is_(538, "5.7.11"), "AUTH before TLS refused 538 5.7.11 "
+	    "(RFC 4954 6) (%r)" % a)
 	m = r.cmd("MAIL FROM:<alice@example.org>")
 	check(m.is_(530, "5.7.0"), "MAIL without AUTH in plaintext: 530 5.7.0 "
 	    "(%r)" % m)

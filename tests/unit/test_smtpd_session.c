@@ -222,7 +222,7 @@ Test(session, order_of_commands_is_enforced)
 	expect(say("MAIL FROM:<a@b.example>\r\n"), "250 2.1.0");
 	expect(say("MAIL FROM:<a@b.example>\r\n"), "503 5.5.1 Nested");
 	expect(say("DATA\r\n"), "503 5.5.1 Need RCPT");
-	expect(say("STARTTLS\r\n"), "502 5.5.1");
+	expect(say("STARTTLS\r\n"), "503 5.5.1 Send EHLO first");
 	expect(say("VRFY alice\r\n"), "252 2.5.2");
 	expect(say("EXPN staff\r\n"), "502 5.5.1");
 	expect(say("HELP\r\n"), "214 2.0.0");
@@ -306,8 +306,7 @@ Test(session, submission_requires_auth_and_tls)
 	r = say("EHLO c.example\r\n");
 	cr_assert_null(strstr(r, "AUTH"), "no AUTH before TLS");
 	cr_assert_not_null(strstr(r, "STARTTLS"));
-	expect(say("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), "503 5.5.1 Must "
-	    "issue STARTTLS first");
+	expect(say("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), "538 5.7.11");
 	expect(say("MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0");
 	cr_assert_eq(F.auth_calls, 0);
 }
@@ -513,10 +512,14 @@ Test(session, recipient_limit)
 	start("mx 127.0.0.1:25", false, false);
 	F.cfg.smtp_max_recipients = 2;
 	say("EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\n");
-	for (int i = 0; i < 2; i++)
-		expect(say("RCPT TO:<alice@example.org>\r\n"), "250");
-	snprintf(cmd, sizeof(cmd), "RCPT TO:<team@example.org>\r\n");
+	expect(say("RCPT TO:<alice@example.org>\r\n"), "250");
+	/* A duplicate is merged, not counted. */
+	expect(say("RCPT TO:<Alice@example.org>\r\n"), "250");
+	expect(say("RCPT TO:<team@example.org>\r\n"), "250");
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<x@partner.example>\r\n");
 	expect(say(cmd), "452 4.5.3");
+	say("DATA\r\nx\r\n.\r\n");
+	cr_assert_eq(F.queued->nrcpts, 2);
 }
 
 Test(session, shutdown_idle_and_in_transaction)
@@ -547,5 +550,84 @@ Test(session, timeout_says_421)
 	buf_reset(&F.out);
 	smtpd_session_timeout(F.s);
 	expect(buf_cstr(&F.out), "421 4.4.2");
+	cr_assert(F.closed);
+}
+
+Test(session, bdat_refused_chunks_are_swallowed_and_mail_kept)
+{
+	start("mx 127.0.0.1:25", false, false);
+	/* Before EHLO: the chunk must not be read as commands. */
+	expect(say("BDAT 6\r\nQUIT\r\n"), "503 5.5.1 Send EHLO first");
+	cr_assert_not(F.closed);
+	say("EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\n");
+	expect(say("BDAT 6\r\nRSET\r\n"), "503 5.5.1 No valid transaction");
+	/* The MAIL survived: a recipient and a chunk now work. */
+	expect(say("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5");
+	cr_assert_str_eq(say("BDAT 2 LAST\r\nhi"), "");
+	cr_assert_eq(F.queue_calls, 1);
+	/* An unreadable BDAT line: the chunk cannot be found, so close. */
+	smtpd_session_queue_done(F.s, true, NULL);
+	say("BDAT 12x\r\n");
+	cr_assert(F.closed);
+}
+
+Test(session, routing_syntax_is_not_relayed_into_relay_domains)
+{
+	start("mx 127.0.0.1:25", false, false);
+	say("EHLO c.example\r\nMAIL FROM:<x@remote.example>\r\n");
+	expect(say("RCPT TO:<victim%evil.example@partner.example>\r\n"),
+	    "554 5.7.1");
+	expect(say("RCPT TO:<evil.example!victim@partner.example>\r\n"),
+	    "554 5.7.1");
+	expect(say("RCPT TO:<\"a@evil.example\"@partner.example>\r\n"),
+	    "554 5.7.1");
+	expect(say("RCPT TO:<@partner.example:a@evil.example>\r\n"),
+	    "554 5.7.1");
+	expect(say("RCPT TO:<plain@partner.example>\r\n"), "250 2.1.5");
+}
+
+Test(session, local_role_relays_only_on_a_unix_socket)
+{
+	start("local /tmp/sluice-test.sock", false, false);
+	say("HELO localhost\r\nMAIL FROM:<app@example.org>\r\n");
+	expect(say("RCPT TO:<someone@elsewhere.example>\r\n"), "250 2.1.5");
+}
+
+Test(session, junk_commands_are_limited)
+{
+	start("mx 127.0.0.1:25", false, false);
+	for (int i = 0; i < 100; i++)
+		expect(say("NOOP\r\n"), "250");
+	expect(say("NOOP\r\n"), "421 4.7.0");
+	cr_assert(F.closed);
+}
+
+Test(session, overlong_auth_line_ends_the_exchange)
+{
+	struct buf b = BUF_INIT;
+
+	start("submissions 127.0.0.1:465", false, true);
+	say("EHLO c.example\r\n");
+	expect(say("AUTH PLAIN\r\n"), "334");
+	for (int i = 0; i < 13000; i++)
+		buf_append_byte(&b, 'A');
+	buf_append_str(&b, "\r\n");
+	expect(say(buf_cstr(&b)), "500 5.5.6");
+	expect(say("NOOP\r\n"), "250");
+	buf_release(&b);
+}
+
+Test(session, no_421_while_a_message_is_being_committed)
+{
+	start("mx 127.0.0.1:25", false, false);
+	transaction_to_queue("x\r\n.\r\n");
+	buf_reset(&F.out);
+	smtpd_session_timeout(F.s);
+	smtpd_session_abort(F.s);
+	cr_assert_str_eq(buf_cstr(&F.out), "", "nothing before the verdict");
+	cr_assert_not(F.closed);
+	smtpd_session_queue_done(F.s, true, NULL);
+	cr_assert(strncmp(buf_cstr(&F.out), "250 2.0.0 Ok: queued", 20) == 0);
+	cr_assert(strstr(buf_cstr(&F.out), "421 4.3.2") != NULL);
 	cr_assert(F.closed);
 }

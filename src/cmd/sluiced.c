@@ -120,12 +120,14 @@ generation_reuse(const struct generation *old, const struct listener *l)
 }
 
 static int
-socket_bind(const struct listener *l, const char **error_r)
+socket_bind(const struct listener *l, uid_t uid, gid_t gid,
+    const char **error_r)
 {
 	static char err[512];
 	struct sockaddr_storage ss = l->addr;
 	socklen_t len = l->addr_len;
-	int fd, on = 1, off = 0, family = l->family;
+	int fd, on = 1, off = 0, family = l->family, rc;
+	mode_t old_umask = 0;
 
 	if (family == AF_UNSPEC) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
@@ -140,15 +142,24 @@ socket_bind(const struct listener *l, const char **error_r)
 		unlink(l->path);
 	if ((fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
 		goto fail;
+	/* The socket file gets its mode at bind time: no chmod by path. */
+	if (family == AF_UNIX)
+		old_umask = umask(~l->mode & 0777);
 	if (family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, l->family ==
 		    AF_UNSPEC ? &off : &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    listen(fd, l->backlog) == -1 ||
-	    (family == AF_UNIX && chmod(l->path, l->mode) == -1))
+	rc = bind(fd, (struct sockaddr *)&ss, len);
+	if (family == AF_UNIX)
+		umask(old_umask);
+	if (rc == -1 || listen(fd, l->backlog) == -1)
 		goto fail;
+	/* A link put in its place is changed itself, never its target. */
+	if (family == AF_UNIX && uid != (uid_t)-1 && fchownat(AT_FDCWD,
+	    l->path, uid, gid, AT_SYMLINK_NOFOLLOW) == -1)
+		log_msg(LOG_WARNING, NULL, NULL, "event=chown-failed path=%s",
+		    l->path);
 	return fd;
 fail:
 	snprintf(err, sizeof(err), "cannot listen on %s (%s): %s",
@@ -179,7 +190,8 @@ listener_needs_tls(const struct config *cfg, bool *required_r)
 }
 
 static int
-generation_tls(struct generation *g, const char **error_r)
+generation_tls(struct generation *g, const struct generation *old,
+    const char **error_r)
 {
 	bool required;
 
@@ -191,8 +203,13 @@ generation_tls(struct generation *g, const char **error_r)
 		    "note=\"STARTTLS is not offered\"", g->cfg.tls_cert);
 		return 0;
 	}
-	g->tls = tls_server_ctx_new(g->cfg.tls_cert, g->cfg.tls_key,
-	    g->cfg.tls_min_version, error_r);
+	/* A reload keeps the session-ticket keys: tickets stay valid. */
+	if (old != NULL && old->tls != NULL)
+		g->tls = tls_server_ctx_reload(old->tls, g->cfg.tls_cert,
+		    g->cfg.tls_key, g->cfg.tls_min_version, error_r);
+	else
+		g->tls = tls_server_ctx_new(g->cfg.tls_cert, g->cfg.tls_key,
+		    g->cfg.tls_min_version, error_r);
 	return g->tls == NULL ? -1 : 0;
 }
 
@@ -224,9 +241,11 @@ generation_account(struct generation *g, const char **error_r)
 	return 0;
 }
 
-/* Is the state directory ready: databases at this build's schema? */
+static void worker_drop_privileges(const struct generation *g);
+
+/* In the child: databases at this build's schema, spill directory there. */
 static int
-generation_check_state(struct generation *g, const char **error_r)
+state_check(const struct generation *g, const char **error_r)
 {
 	static const char *const names[] = { "directory", "queue" };
 	char *path;
@@ -241,13 +260,49 @@ generation_check_state(struct generation *g, const char **error_r)
 	}
 	path = xasprintf("%s/tmp", g->cfg.state_dir);
 	if (rc == 0 && mkdir(path, 0700) == -1 && errno != EEXIST) {
-		*error_r = "cannot create the spill directory";
+		*error_r = "cannot create the spill directory state_dir/tmp";
 		rc = -1;
 	}
-	if (rc == 0 && g->drop && chown(path, g->uid, g->gid) == -1)
-		rc = -1, *error_r = "cannot chown the spill directory";
 	free(path);
 	return rc;
+}
+
+/*
+ * Is the state directory ready? Checked by a child that has dropped to
+ * the daemon's account first: the files there are that account's to
+ * write, so root never parses them or follows links inside.
+ */
+static int
+generation_check_state(struct generation *g, const char **error_r)
+{
+	static char error[1024];
+	const char *err = "";
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds) == -1 || (pid = fork()) == -1) {
+		*error_r = "cannot fork to check the state directory";
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		worker_drop_privileges(g);
+		status = state_check(g, &err);
+		if (status != 0 && write(fds[1], err, strlen(err)) == -1)
+			_exit(2);
+		_exit(status == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	n = read(fds[0], error, sizeof(error) - 1);
+	close(fds[0]);
+	error[n > 0 ? n : 0] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	*error_r = error[0] ? error : "the state directory check failed";
+	return -1;
 }
 
 /* Everything a generation needs, or nothing (and an error). */
@@ -263,7 +318,7 @@ generation_open(struct generation *g, const struct generation *old,
 	if (config_load_file(&g->cfg, path, error_r) == -1 ||
 	    generation_account(g, error_r) == -1 ||
 	    generation_check_state(g, error_r) == -1 ||
-	    generation_tls(g, error_r) == -1)
+	    generation_tls(g, old, error_r) == -1)
 		goto fail;
 	g->sockets = xcalloc(g->cfg.listen.n, sizeof(*g->sockets));
 	for (size_t i = 0; i < g->cfg.listen.n; i++) {
@@ -274,12 +329,9 @@ generation_open(struct generation *g, const struct generation *old,
 			continue;
 		/* A reload keeps listening sockets, so no connection is lost. */
 		if ((fd = generation_reuse(old, l)) == -1 &&
-		    (fd = socket_bind(l, error_r)) == -1)
+		    (fd = socket_bind(l, g->drop ? g->uid : (uid_t)-1,
+		    g->drop ? g->gid : (gid_t)-1, error_r)) == -1)
 			goto fail;
-		if (l->family == AF_UNIX && g->drop &&
-		    chown(l->path, g->uid, g->gid) == -1)
-			log_msg(LOG_WARNING, NULL, NULL, "event=chown-failed "
-			    "path=%s", l->path);
 		g->sockets[g->nsockets].fd = fd;
 		g->sockets[g->nsockets++].listener = l;
 	}
@@ -312,10 +364,11 @@ worker_child(struct master *m, struct worker_slot *slot)
 		.nsockets = m->gen.nsockets, .tls = m->gen.tls,
 		.grace_secs = GRACE_SECS,
 	};
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The signals stay blocked until the worker's loop handles them
+	 * (smtpd_worker_run); these are not for workers at all. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 #ifdef __linux__
 	/* A worker whose master is gone stops too: nobody would supervise
 	 * or reload it. (Checked again after the call: the master may have
@@ -536,6 +589,7 @@ master_loop(struct master *m)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);	/* for workers; blocked until theirs */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	workers_start(m);
 	for (;;) {
@@ -577,11 +631,15 @@ daemonize(void)
 static void
 pidfile_write(struct master *m)
 {
-	FILE *fp;
+	FILE *fp = NULL;
+	int fd;
 
 	mkdir(m->gen.cfg.run_dir, 0755);
 	m->pidfile = xasprintf("%s/sluiced.pid", m->gen.cfg.run_dir);
-	if ((fp = fopen(m->pidfile, "w")) == NULL) {
+	if ((fd = open(m->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
 		log_msg(LOG_WARNING, NULL, NULL, "event=pidfile-failed path=%s",
 		    m->pidfile);
 		return;

@@ -339,6 +339,32 @@ tok_continues(const struct tok *t)
 	return t->type == T_COMMA || t->type == T_LBRACK || tok_is(t, "and");
 }
 
+/*
+ * "at rcpt:any": split the stage from a condition written against it
+ * (a colon is part of a word elsewhere, for IPv6 addresses).
+ */
+static void
+stage_split(struct toks *tk)
+{
+	struct tok *t, last;
+	const char *colon;
+
+	if (tk->n < 2 || !tok_is(&tk->v[0], "at") || tk->v[1].type != T_WORD)
+		return;
+	t = &tk->v[1];
+	colon = memchr(t->s, ':', t->len);
+	if (colon == NULL || colon == t->s + t->len - 1)
+		return;
+	last = tk->v[tk->n - 1];
+	toks_push(tk, &last);
+	t = &tk->v[1];
+	memmove(t + 2, t + 1, (tk->n - 3) * sizeof(*t));
+	t[1] = t[0];
+	t[0].len = (size_t)(colon - t->s) + 1;
+	t[1].s = colon + 1;
+	t[1].len -= t[0].len;
+}
+
 /* The next statement's tokens: 1, 0 at the end of the text, -1 error. */
 static int
 lex_statement(const struct pstate *st, struct lexer *lx, struct toks *tk)
@@ -351,11 +377,13 @@ lex_statement(const struct pstate *st, struct lexer *lx, struct toks *tk)
 		case LEX_ERROR:
 			return -1;
 		case LEX_EOF:
+			stage_split(tk);
 			return tk->n > 0 ? 1 : 0;
 		case LEX_EOL:
-			if (tk->n > 0 && !tok_continues(&tk->v[tk->n - 1]))
-				return 1;
-			break;
+			if (tk->n == 0 || tok_continues(&tk->v[tk->n - 1]))
+				break;
+			stage_split(tk);
+			return 1;
 		default:
 			toks_push(tk, &t);
 			break;

@@ -902,6 +902,7 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 {
 	struct worker w = { .a = a };
 	const char *err = NULL;
+	sigset_t none;
 	size_t per_worker;
 
 	per_worker = ((size_t)a->cfg->smtp_max_connections + a->nworkers - 1) /
@@ -927,6 +928,9 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	w.ev_retire = evsignal_new(w.base, SIGUSR1, worker_retire, &w);
 	event_add(w.ev_term, NULL);
 	event_add(w.ev_retire, NULL);
+	/* The master forks with signals blocked; they may come in now. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-started worker=%u pid=%d",
 	    a->index, (int)getpid());
 	event_base_dispatch(w.base);

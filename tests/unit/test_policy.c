@@ -1560,9 +1560,10 @@ static const struct {
 	    "t.policy:2: carriage return not before a line feed" },
 	{ "at rcpt: any => accept\n\x7f\n", "t.policy:2: control character "
 	    "0x7f" },
-	{ "at rcpt:any => accept\n",
+	{ "at rcpt:: any => accept\n", "t.policy:1: unknown condition ':'" },
+	{ "at rcpt :any => accept\n",
 	    "t.policy:1: expected connect:, mail:, rcpt: or data:, found "
-	    "'rcpt:any'" },
+	    "'rcpt'" },
 	{ "at rcpt: not not auth => accept\n",
 	    "t.policy:1: unknown condition 'not'" },
 	{ "at rcpt: any and\n\n=> accept\n",
@@ -1644,7 +1645,8 @@ Test(policy_parse, empty_and_edges)
 {
 	static const char *const ok[] = {
 		"", "\n", "# only a comment", "   \t\n\r\n",
-		"at rcpt: any => accept", "at rcpt :any => accept\r\n",
+		"at rcpt: any => accept", "at rcpt:any => accept\r\n",
+		"at rcpt : any => accept", "at data:not tls => accept",
 		"list a = x # trailing comment\n",
 		"at rcpt: rcpt in [a#b@example.org] => accept\n",
 		"at connect: tls => accept\n",
@@ -1811,7 +1813,8 @@ Test(policy_include, errors)
 		    "deeper than 8" },
 		{ "dir/bad.policy", "dir/broken.policy:3: unknown condition "
 		    "'nonsense'" },
-		{ "dir/nul.policy", "dir/hasnul.policy:3: NUL byte" },
+		{ "dir/nul.policy", "dir/hasnul.policy:3: NUL byte in the "
+		    "file" },
 		{ "dir/twice.policy", "dir/twice.policy:2: dir/common.policy "
 		    "is already included" },
 		{ "dir/missing.policy", "dir/missing.policy:1: include "

@@ -431,8 +431,12 @@ workers_start(struct master *m)
 	for (unsigned i = 0; i < m->nworkers; i++) {
 		struct worker_slot *slot = slot_free(m);
 
-		if (slot == NULL)
+		if (slot == NULL) {
+			/* Old generations still finishing sessions hold them. */
+			log_msg(LOG_ERR, NULL, NULL, "event=no-worker-slot "
+			    "started=%u wanted=%u", i, m->nworkers);
 			break;
+		}
 		memset(slot, 0, sizeof(*slot));
 		worker_spawn(m, slot);
 	}

@@ -180,7 +180,8 @@ list_match_client(const struct plist *l, const struct sockaddr *client)
 	if (client == NULL)
 		return false;
 	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].kind == PE_CIDR && cidr_match(&l->v[i].cidr, client))
+		if (l->v[i].kind == PE_CIDR &&
+		    cidr_match(&l->v[i].cidr, client))
 			return true;
 	return false;
 }
@@ -195,8 +196,9 @@ list_match_listener(const struct plist *l, const struct policy_input *in)
 
 		if (w == NULL)
 			continue;
-		if ((in->listener != NULL && strcasecmp(w, in->listener) == 0) ||
-		    (role != NULL && strcmp(w, role) == 0))
+		if (in->listener != NULL && strcasecmp(w, in->listener) == 0)
+			return true;
+		if (role != NULL && strcmp(w, role) == 0)
 			return true;
 	}
 	return false;
@@ -308,7 +310,7 @@ over(struct eval *e, const struct cond *c)
 	}
 	if (l->scope == POLICY_SCOPE_USER && f != NULL &&
 	    f->limit_override != NULL &&
-	    (o = f->limit_override(f->impl, key, l->name)) >= 0)
+	    (o = f->limit_override(f->impl, e->user, l->name)) >= 0)
 		max = (uint64_t)o;
 	if (f != NULL && f->count != NULL)
 		count = f->count(f->impl, l->name, key, l->window_secs,

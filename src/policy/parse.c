@@ -336,7 +336,8 @@ lex_next(const struct pstate *st, struct lexer *lx, struct tok *t)
 static bool
 tok_continues(const struct tok *t)
 {
-	return t->type == T_COMMA || t->type == T_LBRACK || tok_is(t, "and");
+	return t->type == T_COMMA || t->type == T_LBRACK || tok_is(t, "and") ||
+	    tok_is(t, "=>");
 }
 
 /*
@@ -628,12 +629,21 @@ list_entry(struct pstate *st, const struct tok *t, struct plist *l)
 	if (t->type == T_WORD && t->s[0] == '$') {
 		if (list_ref(st, t, &ref) == -1)
 			return -1;
+		/* $a, $a, ... doubles a list a line: bound the total */
+		if (ref->n > POLICY_ENTRIES_MAX - st->p->nentries)
+			return perr(st, t->line, "more than %d list entries in "
+			    "the rule set", POLICY_ENTRIES_MAX);
+		st->p->nentries += ref->n;
 		list_copy_entries(l, ref);
 		return 0;
 	}
 	if ((t->type != T_WORD && t->type != T_STRING) || t->len == 0)
 		return perr(st, t->line, "expected a list entry, found '%s'",
 		    tok_show(t, show, sizeof(show)));
+	if (st->p->nentries >= POLICY_ENTRIES_MAX)
+		return perr(st, t->line, "more than %d list entries in the "
+		    "rule set", POLICY_ENTRIES_MAX);
+	st->p->nentries++;
 	text = tok_text(t);
 	ret = entry_add(l, text, &error);
 	free(text);
@@ -762,6 +772,7 @@ duration_parse(const struct tok *t, int64_t *secs_r)
 	case 'm': unit = 60; break;
 	case 'h': unit = 3600; break;
 	case 'd': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
 	default: return -1;
 	}
 	if (!number_parse(t->s, t->len - 1, WINDOW_MAX, &n) || n == 0 ||
@@ -830,8 +841,8 @@ limit_body(struct pstate *st, struct cur *c, struct policy_limit *l)
 	if (cur_expect(st, c, "per") == -1)
 		return -1;
 	if (duration_parse(cur_peek(c), &l->window_secs) == -1)
-		return cur_expected(st, c, "a window such as 30s, 1m, 1h or "
-		    "1d (at most 7d)");
+		return cur_expected(st, c, "a window such as 30s, 1m, 1h, 1d "
+		    "or 1w (at most 7d)");
 	c->i++;
 	if (cur_expect(st, c, "by") == -1)
 		return -1;
@@ -1048,9 +1059,9 @@ size_parse(const struct tok *t, uint64_t *size_r)
 		return -1;
 	len = t->len;
 	switch (t->s[len - 1]) {
-	case 'K': unit = 1024; len--; break;
-	case 'M': unit = 1024 * 1024; len--; break;
-	case 'G': unit = 1024 * 1024 * 1024; len--; break;
+	case 'K': case 'k': unit = 1024; len--; break;
+	case 'M': case 'm': unit = 1024 * 1024; len--; break;
+	case 'G': case 'g': unit = 1024 * 1024 * 1024; len--; break;
 	}
 	if (!number_parse(t->s, len, UINT64_MAX / unit, &n))
 		return -1;

@@ -40,11 +40,12 @@
 
 /* Bounds on what a rule set may make the parser hold. */
 #define POLICY_FILE_MAX		(1024 * 1024)	/* bytes per file */
-#define POLICY_LINE_MAX		4096		/* bytes per line, EOL excluded */
-#define POLICY_INCLUDE_DEPTH	8		/* nested includes below the top */
+#define POLICY_LINE_MAX		4096		/* bytes per line, no EOL */
+#define POLICY_INCLUDE_DEPTH	8		/* includes below the top */
 #define POLICY_FILES_MAX	64		/* files in one rule set */
 #define POLICY_NAME_MAX		64		/* list, limit, network names */
 #define POLICY_TEXT_MAX		200		/* reply text of reject/defer */
+#define POLICY_ENTRIES_MAX	100000		/* list entries, all lists */
 
 struct policy;
 
@@ -126,7 +127,7 @@ struct policy_decision {
 	int	code;			/* 250 etc. for accept */
 	char	status[12];		/* "5.7.1"; "" when none */
 	char	text[256];		/* "" for accept */
-	char	route[POLICY_ROUTE_MAX];	/* "" | "local" | "relay:NAME" */
+	char	route[POLICY_ROUTE_MAX];	/* "", "local", "relay:NAME" */
 	char	rule[POLICY_RULE_REF_MAX];	/* "file:line", "default" or
 						   "builtin" */
 	char	why[512];		/* one line, for logs and explain */

@@ -72,7 +72,7 @@ enum cond_kind {
 struct cond {
 	enum cond_kind	 kind;
 	bool		 negate;
-	const struct plist *list;	/* lists; a single NAME is a list of one */
+	const struct plist *list;	/* a single NAME is a list of one */
 	enum dir_domain_kind domain_kind;	/* C_SENDER_DOMAIN */
 	uint64_t	 size;		/* C_SIZE_GT */
 	size_t		 limit;		/* C_OVER: index in policy.limits */
@@ -94,8 +94,9 @@ struct rule {
 struct policy {
 	struct rule	*rules;
 	size_t		 nrules;
-	struct plist	**lists;	/* named and inline; pointers stay put */
+	struct plist	**lists;	/* named and inline; never moved */
 	size_t		 nlists;
+	size_t		 nentries;	/* in all lists, <= POLICY_ENTRIES_MAX */
 	struct policy_limit *limits;
 	size_t		 nlimits;
 	char		**files;	/* names of the files read, in order */

@@ -480,9 +480,9 @@ Test(policy_relay, every_shipped_policy_refuses_tricks)
 				continue;
 			build(&b, &relay_tricks[i]);
 			policy_evaluate(p, &b.in, &facts, &d);
-			cr_expect_eq(d.action == ACC, relay_tricks[i].want == ACC,
-			    "%s trick %zu: %s (%s)", files[f], i,
-			    policy_action_name(d.action), d.why);
+			cr_expect_eq(d.action == ACC,
+			    relay_tricks[i].want == ACC, "%s trick %zu: %s (%s)",
+			    files[f], i, policy_action_name(d.action), d.why);
 		}
 		policy_free(&p);
 	}
@@ -563,6 +563,13 @@ Test(policy_relay, builtin_refuses_malformed_recipients)
 	in.rcpt = &sender;
 	policy_evaluate(p, &in, &facts, &d);
 	cr_expect_eq(d.action, DEF);
+	cr_expect_str_eq(d.rule, "builtin");
+	/* a stage out of range */
+	in.stage = POLICY_STAGE_COUNT;
+	in.sender = &sender;
+	policy_evaluate(p, &in, &facts, &d);
+	cr_expect_eq(d.action, DEF);
+	cr_expect_eq(d.code, 451);
 	cr_expect_str_eq(d.rule, "builtin");
 	/* a non-null sender without a domain */
 	in.stage = POLICY_MAIL;
@@ -961,6 +968,13 @@ static const struct ccase cond_cases[] = {
 	    NO } },
 	{ "rcpt domain in $doms", { BASE_RCPT("<x@example.org.>"), YES } },
 	{ "rcpt domain in $doms", { BASE_RCPT("<x@a.example.org>"), NO } },
+	{ "rcpt domain in $doms", { BASE_RCPT("<x@example.org.evil.test>"),
+	    NO } },
+	{ "rcpt domain in $doms", { BASE_RCPT("<x@example.organic>"), NO } },
+	{ "rcpt in $people", { BASE_RCPT("<x@partner.example.evil.test>"),
+	    NO } },
+	{ "rcpt in $people", { BASE_RCPT("<alice@example.org.evil.test>"),
+	    NO } },
 	{ "rcpt domain in $doms", { BASE_RCPT("<x@a.sub.example>"), YES } },
 	{ "rcpt domain in $doms", { BASE_RCPT("<x@sub.example>"), NO } },
 	{ "rcpt domain in $doms", { BASE_RCPT("<x@evilsub.example>"), NO } },
@@ -981,6 +995,10 @@ static const struct ccase cond_cases[] = {
 	    "<a@b.example>", 1000, NO } },
 	{ "size > 1K", { "mx", NULL, NULL, false, R, STRANGER,
 	    "<a@b.example>", 1025, YES } },
+	{ "size > 1k", { "mx", NULL, NULL, false, R, STRANGER,
+	    "<a@b.example>", 1024, NO } },
+	{ "size > 2g", { "mx", NULL, NULL, false, R, STRANGER,
+	    "<a@b.example>", 2147483649ULL, YES } },
 	{ "size > 0", { "mx", NULL, NULL, false, R, STRANGER,
 	    "<a@b.example>", 0, NO } },
 	{ "over ucount", { "mx", NULL, "full@example.org", false, R,
@@ -996,6 +1014,8 @@ static const struct ccase cond_cases[] = {
 	    "<a@b.example>", 0, YES } },
 	{ "over ccount", { "mx", "::ffff:192.0.2.5", NULL, false, R, STRANGER,
 	    "<a@b.example>", 0, YES } },
+	{ "over ccount", { "mx", "192.0.2.5", "full@example.org", false, R,
+	    STRANGER, "<a@b.example>", 0, YES } },
 	{ "over ccount", { "mx", "192.0.2.6", NULL, false, R, STRANGER,
 	    "<a@b.example>", 0, NO } },
 	{ "over ccount", { "local", NULL, NULL, false, R, STRANGER,
@@ -1097,6 +1117,43 @@ Test(policy_cond, mail_and_data_stages)
 
 	table_run(p, cases, ARRAY_SIZE(cases), "stage");
 	policy_free(&p);
+}
+
+/* A listener matches by its name (any case) or by its role. */
+Test(policy_cond, listener_name_or_role)
+{
+	static const struct {
+		const char	*cond;
+		const char	*name;
+		bool		 match;
+	} cases[] = {
+		{ "listener inbound", "inbound", true },
+		{ "listener inbound", "Inbound", true },
+		{ "listener INBOUND", "inbound", true },
+		{ "listener mx", "Inbound", true },
+		{ "listener submission", "Inbound", false },
+		{ "listener [local, inbound_2]", "Inbound_2", true },
+		{ "listener inbound", NULL, false },
+		{ "listener mx", NULL, true },
+	};
+	static const struct ecase c = { BASE_RCPT("<a@b.example>"), ACC, 0,
+	    NULL };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *text = xasprintf("at rcpt: %s => accept\n",
+		    cases[i].cond);
+		struct policy *p = parse_ok(text);
+		struct policy_decision d;
+		struct built b;
+
+		build(&b, &c);
+		b.in.listener = cases[i].name;
+		policy_evaluate(p, &b.in, &facts, &d);
+		cr_expect_eq(d.action == ACC, cases[i].match, "%zu: %s", i,
+		    d.why);
+		policy_free(&p);
+		free(text);
+	}
 }
 
 /* ----- order, defaults, decisions ----- */
@@ -1249,7 +1306,7 @@ static const char limit_text[] =
 	"limit cc = 60 connection per 1m by client\n"
 	"limit nc = 600 connections per 1h by net\n"
 	"limit um = 500 messages per 1d by user\n"
-	"limit ur = 5000 recipient per 7d by user\n"
+	"limit ur = 5000 recipient per 1w by user\n"
 	"limit ca = 10 auth-failures per 1h by client\n"
 	"limit na = 0 auth-failure per 30s by net\n";
 
@@ -1372,7 +1429,12 @@ Test(policy_list, references_and_entries)
 	    "at rcpt: listener mx and\n"
 	    "    client in [\n"
 	    "        203.0.113.1,\n"
-	    "        203.0.113.2] => accept route local\n");
+	    "        203.0.113.2] =>\n"
+	    "    accept route local\n"
+	    "at rcpt: any =>\n"
+	    "\n"
+	    "    # a comment between the arrow and the decision\n"
+	    "    reject 554 5.7.1 \"Relay access denied\"\n");
 	static const struct ecase cases[] = {
 		{ "mx", "198.51.100.7", NULL, false, R, STRANGER,
 		    "<\"John Smith\"@example.org>", 0, ACC, 250, "" },
@@ -1385,7 +1447,7 @@ Test(policy_list, references_and_entries)
 	};
 
 	table_run(p, cases, ARRAY_SIZE(cases), "list");
-	cr_expect_eq(policy_rule_count(p), 2);
+	cr_expect_eq(policy_rule_count(p), 3);
 	policy_free(&p);
 }
 
@@ -1507,13 +1569,16 @@ static const struct {
 	    "t.policy:1: list entry '192.0.2.0/33': IPv4 prefix length over "
 	    "32" },
 	{ "list a = 192.0.2.256\n", "t.policy:1: list entry '192.0.2.256'" },
-	{ "list a = @exa_mple.org\n", "t.policy:1: list entry '@exa_mple.org'" },
+	{ "list a = @exa_mple.org\n",
+	    "t.policy:1: list entry '@exa_mple.org'" },
 	{ "list a = \".[192.0.2.1]\"\n", "t.policy:1: list entry "
 	    "'\".[192.0.2.1]\"': an address literal has no sub-domains" },
-	{ "list a = a@b@c.example\n", "t.policy:1: list entry 'a@b@c.example'" },
+	{ "list a = a@b@c.example\n",
+	    "t.policy:1: list entry 'a@b@c.example'" },
 	{ "list a = hello!\n", "t.policy:1: list entry 'hello!': not a "
 	    "network, address, domain or name" },
-	{ "list a = \"\"\n", "t.policy:1: expected a list entry, found '\"\"'" },
+	{ "list a = \"\"\n",
+	    "t.policy:1: expected a list entry, found '\"\"'" },
 	{ "list a = $b\n", "t.policy:1: unknown list '$b'" },
 	{ "limit x = 10 messages per 1h\n",
 	    "t.policy:1: expected 'by' at the end" },
@@ -1530,7 +1595,13 @@ static const struct {
 	    "t.policy:1: expected a window such as" },
 	{ "limit x = 1 messages per 8d by user\n",
 	    "t.policy:1: expected a window such as" },
-	{ "limit x = 1 messages per 1w by user\n",
+	{ "limit x = 1 messages per 2w by user\n",
+	    "t.policy:1: expected a window such as" },
+	{ "limit x = 1 messages per 1y by user\n",
+	    "t.policy:1: expected a window such as" },
+	{ "limit x = 1 messages per h by user\n",
+	    "t.policy:1: expected a window such as" },
+	{ "limit x = 1 messages per 60 by user\n",
 	    "t.policy:1: expected a window such as" },
 	{ "limit x = 1 messages per 1h by user extra\n",
 	    "t.policy:1: unexpected 'extra' after the limit" },
@@ -1637,6 +1708,43 @@ Test(policy_parse, line_and_file_limits)
 	cr_expect_eq(policy_parse("t.policy", b.data, b.len, NULL, NULL, &p,
 	    &error), -1);
 	cr_expect_str_eq(error, "t.policy: larger than 1024 KiB");
+	buf_release(&b);
+}
+
+/* Lists that copy lists cannot make the parser hold more than the bound. */
+Test(policy_parse, list_entry_bound)
+{
+	struct buf b = BUF_INIT;
+	struct policy *p = NULL;
+	const char *error = NULL;
+
+	/* 2^20 entries from a 600-byte file, if nothing stopped it */
+	buf_append_str(&b, "list l0 = a, b\n");
+	for (int i = 1; i <= 20; i++)
+		buf_printf(&b, "list l%d = $l%d, $l%d\n", i, i - 1, i - 1);
+	cr_expect_eq(policy_parse("t.policy", b.data, b.len, NULL, NULL, &p,
+	    &error), -1);
+	cr_expect_str_eq(error, "t.policy:17: more than 100000 list entries "
+	    "in the rule set");
+	cr_expect_null(p);
+	/* exactly the bound passes */
+	buf_reset(&b);
+	buf_append_str(&b, "list a = x");
+	for (int i = 1; i < 1000; i++)
+		buf_append_str(&b, ",x");
+	buf_append_str(&b, "\nlist b = ");
+	for (int i = 0; i < 99; i++)
+		buf_printf(&b, "%s$a", i ? ", " : "");
+	buf_append_str(&b, "\n");
+	cr_expect_eq(policy_parse("t.policy", b.data, b.len, NULL, NULL, &p,
+	    &error), 0, "%s", error);
+	policy_free(&p);
+	buf_truncate(&b, b.len - 1);
+	buf_append_str(&b, ", y\n");
+	cr_expect_eq(policy_parse("t.policy", b.data, b.len, NULL, NULL, &p,
+	    &error), -1);
+	cr_expect_str_eq(error, "t.policy:2: more than 100000 list entries "
+	    "in the rule set");
 	buf_release(&b);
 }
 
@@ -1896,6 +2004,38 @@ Test(policy_include, load_real_files)
 	free(path);
 	rmdir(dir);
 	free(real);
+}
+
+/* The examples of sluice.policy(5) are rules that parse. */
+Test(policy_doc, man_page_examples_parse)
+{
+	char *path = xasprintf("%s/docs/sluice.policy.5", srcdir());
+	struct buf text = BUF_INIT;
+	struct policy *p = NULL;
+	const char *error = NULL;
+	bool in_examples = false, in_block = false;
+	char line[1024];
+	FILE *fp;
+
+	cr_assert_not_null(fp = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, ".Sh ", 4) == 0)
+			in_examples = strcmp(line, ".Sh EXAMPLES\n") == 0;
+		else if (in_examples && strncmp(line, ".Bd ", 4) == 0)
+			in_block = true;
+		else if (strncmp(line, ".Ed", 3) == 0)
+			in_block = false;
+		else if (in_examples && in_block)
+			buf_append_str(&text, line);
+	}
+	fclose(fp);
+	cr_expect_gt(text.len, 500);
+	cr_expect_eq(policy_parse(path, text.data, text.len, NULL, NULL, &p,
+	    &error), 0, "%s", error);
+	cr_expect_geq(policy_rule_count(p), 15);
+	policy_free(&p);
+	buf_release(&text);
+	free(path);
 }
 
 /* ----- names ----- */

@@ -655,6 +655,14 @@ class Sluice:
 		check_eq(sorted(msgs), sorted(self.expected),
 		    "queue.db holds exactly the %d accepted messages" %
 		    len(self.expected))
+		# What an operator sees with the sqlite3 shell, too.
+		out = subprocess.run([os.environ.get("SQLITE3") or "sqlite3",
+		    "-readonly", "-batch", "-noheader",
+		    self.path("state", "queue.db"),
+		    "SELECT id FROM queue_overview ORDER BY id"],
+		    capture_output=True, text=True, timeout=30)
+		check_eq(out.stdout.split(), sorted(self.expected),
+		    "sqlite3 shell: queue_overview lists the same ids")
 		log = self.log()
 		for qid, e in sorted(self.expected.items()):
 			self.verify_message(msgs[qid], e)

@@ -60,6 +60,7 @@ group = $run_group
 log = stderr
 tls_cert = $demo/tls/cert.pem
 tls_key = $demo/tls/key.pem
+policy_file = $top/policy/default.policy
 listen = mx 127.0.0.1:2525
 listen = submission 127.0.0.1:2587
 listen = submissions 127.0.0.1:2465
@@ -76,7 +77,7 @@ ctl domain list | grep -q '^demo.example ' || ctl domain add demo.example local
 ctl user list demo.example | grep -q '^demo@demo.example ' ||
 	echo demo | ctl user add demo@demo.example
 
-[ "$(id -u)" -eq 0 ] && chown -R "$run_user:$run_group" "$demo/state"
+[ "$(id -u)" -eq 0 ] && chown -R "$run_user:$run_group" "$demo/state" "$demo/run"
 started=""
 for daemon in sluiced sluice-mboxd; do
 	if [ -x "$build/$daemon" ]; then

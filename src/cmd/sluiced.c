@@ -33,8 +33,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "counters.h"
 #include "db.h"
 #include "log.h"
+#include "policy.h"
 #include "qid.h"
 #include "server.h"
 #include "tls.h"
@@ -61,6 +63,7 @@ struct generation {
 	struct smtpd_socket	*sockets;
 	size_t			 nsockets;
 	SSL_CTX			*tls;
+	struct policy		*policy;
 	uid_t			 uid;
 	gid_t			 gid;
 	bool			 drop;
@@ -105,6 +108,7 @@ generation_close(struct generation *g, const struct generation *keep)
 	g->sockets = NULL;
 	g->nsockets = 0;
 	tls_ctx_free(&g->tls);
+	policy_free(&g->policy);
 	config_free(&g->cfg);
 }
 
@@ -232,6 +236,12 @@ generation_account(struct generation *g, const char **error_r)
 	}
 	g->uid = pw->pw_uid;
 	g->gid = gr->gr_gid;
+	/* A run directory we make ourselves is the daemon's, as
+	 * systemd/sluice.tmpfiles would make it. */
+	if (mkdir(g->cfg.run_dir, 0755) == 0 &&
+	    chown(g->cfg.run_dir, g->uid, g->gid) == -1)
+		log_msg(LOG_WARNING, NULL, NULL, "event=chown-failed path=%s",
+		    g->cfg.run_dir);
 	if (g->uid == 0) {
 		snprintf(err, sizeof(err), "user %s is root: workers must not "
 		    "run as root", g->cfg.user);
@@ -242,6 +252,27 @@ generation_account(struct generation *g, const char **error_r)
 }
 
 static void worker_drop_privileges(const struct generation *g);
+
+/*
+ * The shared rate counters: kept when the file is usable, so counts
+ * survive reloads and restarts; made anew otherwise.
+ */
+static int
+state_counters(const struct generation *g, const char **error_r)
+{
+	char *path = xasprintf("%s/counters", g->cfg.run_dir);
+	struct counters *c;
+
+	mkdir(g->cfg.run_dir, 0755);
+	if ((c = counters_open(path, false, error_r)) == NULL)
+		c = counters_create(path, COUNTERS_SLOTS_DEFAULT, (uid_t)-1,
+		    (gid_t)-1, error_r);
+	free(path);
+	if (c == NULL)
+		return -1;
+	counters_close(&c);
+	return 0;
+}
 
 /* In the child: databases at this build's schema, spill directory there. */
 static int
@@ -264,7 +295,7 @@ state_check(const struct generation *g, const char **error_r)
 		rc = -1;
 	}
 	free(path);
-	return rc;
+	return rc == 0 ? state_counters(g, error_r) : rc;
 }
 
 /*
@@ -318,7 +349,8 @@ generation_open(struct generation *g, const struct generation *old,
 	if (config_load_file(&g->cfg, path, error_r) == -1 ||
 	    generation_account(g, error_r) == -1 ||
 	    generation_check_state(g, error_r) == -1 ||
-	    generation_tls(g, old, error_r) == -1)
+	    generation_tls(g, old, error_r) == -1 ||
+	    policy_load(g->cfg.policy_file, &g->policy, error_r) == -1)
 		goto fail;
 	g->sockets = xcalloc(g->cfg.listen.n, sizeof(*g->sockets));
 	for (size_t i = 0; i < g->cfg.listen.n; i++) {
@@ -362,6 +394,7 @@ worker_child(struct master *m, struct worker_slot *slot)
 		.cfg = &m->gen.cfg, .index = slot->node,
 		.nworkers = m->nworkers, .sockets = m->gen.sockets,
 		.nsockets = m->gen.nsockets, .tls = m->gen.tls,
+		.policy = m->gen.policy,
 		.grace_secs = GRACE_SECS,
 	};
 	/* The signals stay blocked until the worker's loop handles them
@@ -703,8 +736,9 @@ main(int argc, char **argv)
 	m.master_pid = getpid();
 	m.nworkers = worker_count(&m.gen.cfg);
 	log_msg(LOG_INFO, NULL, NULL, "event=started pid=%d workers=%u "
-	    "listeners=%zu tls=%s", (int)getpid(), m.nworkers,
-	    m.gen.nsockets, m.gen.tls ? "yes" : "no");
+	    "listeners=%zu tls=%s policy=%s rules=%zu", (int)getpid(),
+	    m.nworkers, m.gen.nsockets, m.gen.tls ? "yes" : "no",
+	    m.gen.cfg.policy_file, policy_rule_count(m.gen.policy));
 	status = master_loop(&m);
 	generation_close(&m.gen, NULL);
 	if (m.pidfile != NULL)

@@ -156,6 +156,16 @@ number_parse(const char *s, size_t len, uint64_t max, uint64_t *v_r)
 	return true;
 }
 
+/* Room for one more element in an array that doubles as it grows. */
+static void *
+array_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 8;
+	return xreallocarray(v, *cap, size);
+}
+
 /* ----- tokens ----- */
 
 /* The token as it may appear inside an error message. */
@@ -418,9 +428,9 @@ cur_accept(struct cur *c, const char *word)
 static unsigned int
 cur_line(const struct cur *c)
 {
-	if (c->i < c->n)
+	if (c->v != NULL && c->i < c->n)
 		return c->v[c->i].line;
-	return c->n > 0 ? c->v[c->n - 1].line : c->line;
+	return c->v != NULL && c->n > 0 ? c->v[c->n - 1].line : c->line;
 }
 
 /* "expected WHAT, found 'x'" or "expected WHAT at the end of the line". */
@@ -475,16 +485,17 @@ list_find(const struct policy *p, const char *name, size_t len)
 	return NULL;
 }
 
+/* A new list, without a name until its definition is complete. */
 static struct plist *
-list_new(struct pstate *st, const char *name, unsigned int line)
+list_new(struct pstate *st, unsigned int line)
 {
 	struct policy *p = st->p;
 	struct plist *l = xcalloc(1, sizeof(*l));
 
-	l->name = name != NULL ? xstrdup(name) : NULL;
 	l->file = st->name;
 	l->line = line;
-	p->lists = xreallocarray(p->lists, p->nlists + 1, sizeof(*p->lists));
+	p->lists = array_grow(p->lists, p->nlists, &p->lists_cap,
+	    sizeof(*p->lists));
 	p->lists[p->nlists++] = l;
 	return l;
 }
@@ -494,7 +505,7 @@ list_add(struct plist *l, enum pentry_kind kind, char *text)
 {
 	struct pentry *e;
 
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v = array_grow(l->v, l->n, &l->cap, sizeof(*l->v));
 	e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
@@ -692,7 +703,7 @@ list_operand(struct pstate *st, struct cur *c, const struct plist **l_r)
 	if (t == NULL || t->type != T_LBRACK)
 		return cur_expected(st, c, "a list ($name or [ ... ])");
 	c->i++;
-	l = list_new(st, NULL, t->line);
+	l = list_new(st, t->line);
 	if (list_entries(st, c, l) == -1)
 		return -1;
 	if (cur_peek(c) == NULL)
@@ -712,7 +723,7 @@ list_or_word(struct pstate *st, struct cur *c, const struct plist **l_r)
 	if (t == NULL || t->type != T_WORD || t->s[0] == '$')
 		return list_operand(st, c, l_r);
 	c->i++;
-	l = list_new(st, NULL, t->line);
+	l = list_new(st, t->line);
 	*l_r = l;
 	return list_entry(st, t, l);
 }
@@ -724,7 +735,6 @@ stmt_list(struct pstate *st, struct cur *c)
 	const struct tok *t = cur_next(c);
 	char show[SHOW_MAX * 4 + 8];
 	struct plist *l, *old;
-	char *name;
 
 	if (t == NULL || t->type != T_WORD)
 		return cur_expected(st, c, "a list name");
@@ -737,11 +747,11 @@ stmt_list(struct pstate *st, struct cur *c)
 		    old->name, old->file, old->line);
 	if (cur_expect(st, c, "=") == -1)
 		return -1;
-	name = xstrndup(t->s, t->len);
-	l = list_new(st, name, c->line);
-	free(name);
+	/* Named only once complete, so "list a = $a" finds no $a. */
+	l = list_new(st, c->line);
 	if (list_entries(st, c, l) == -1)
 		return -1;
+	l->name = xstrndup(t->s, t->len);
 	return cur_end(st, c, "the list");
 }
 
@@ -877,7 +887,7 @@ stmt_limit(struct pstate *st, struct cur *c)
 	if (cur_expect(st, c, "=") == -1 || limit_body(st, c, &l) == -1)
 		return -1;
 	l.name = xstrndup(t->s, t->len);
-	p->limits = xreallocarray(p->limits, p->nlimits + 1,
+	p->limits = array_grow(p->limits, p->nlimits, &p->limits_cap,
 	    sizeof(*p->limits));
 	p->limits[p->nlimits++] = l;
 	return 0;
@@ -1342,11 +1352,13 @@ rule_stage(struct pstate *st, struct cur *c, enum policy_stage *stage_r)
 static int
 rule_parse(struct pstate *st, struct cur *c, struct rule *r)
 {
+	size_t cap = 0;
+
 	memset(r, 0, sizeof(*r));
 	if (rule_stage(st, c, &r->stage) == -1)
 		return -1;
 	for (;;) {
-		r->conds = xreallocarray(r->conds, r->nconds + 1,
+		r->conds = array_grow(r->conds, r->nconds, &cap,
 		    sizeof(*r->conds));
 		if (cond_parse(st, c, &r->conds[r->nconds], r->stage) == -1) {
 			free(r->conds[r->nconds].text);
@@ -1374,7 +1386,8 @@ stmt_rule(struct pstate *st, struct cur *c)
 		rule_clear(&r);
 		return -1;
 	}
-	p->rules = xreallocarray(p->rules, p->nrules + 1, sizeof(*p->rules));
+	p->rules = array_grow(p->rules, p->nrules, &p->rules_cap,
+	    sizeof(*p->rules));
 	p->rules[p->nrules++] = r;
 	return 0;
 }
@@ -1461,6 +1474,8 @@ stmt_parse(struct pstate *st, struct cur *c)
 	const struct tok *t = cur_next(c);
 	char show[SHOW_MAX * 4 + 8];
 
+	if (t == NULL)
+		return perr(st, cur_line(c), "empty statement");
 	if (tok_is(t, "at"))
 		return stmt_rule(st, c);
 	if (tok_is(t, "list"))
@@ -1521,7 +1536,7 @@ policy_free(struct policy **pp)
 	}
 	free(p->lists);
 	for (size_t i = 0; i < p->nlimits; i++)
-		free((char *)p->limits[i].name);
+		free((void *)(uintptr_t)p->limits[i].name);
 	free(p->limits);
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i]);

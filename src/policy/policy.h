@@ -113,7 +113,10 @@ struct policy_facts {
 	/* user's value for limit, or -1 for none */
 	int64_t	(*limit_override)(void *impl, const char *user,
 		    const char *limit);
-	/* events counted for (limit, key) in the window ending at now */
+	/*
+	 * events counted for (limit, key) in the window ending at now, not
+	 * including the one being decided: `over` is count >= maximum
+	 */
 	uint64_t (*count)(void *impl, const char *limit, const char *key,
 		    int64_t window_secs, int64_t now);
 	int64_t	 now;

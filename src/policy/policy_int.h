@@ -42,6 +42,7 @@ struct plist {
 	unsigned int	 line;
 	struct pentry	*v;
 	size_t		 n;
+	size_t		 cap;
 };
 
 enum cond_kind {
@@ -94,11 +95,14 @@ struct rule {
 struct policy {
 	struct rule	*rules;
 	size_t		 nrules;
+	size_t		 rules_cap;
 	struct plist	**lists;	/* named and inline; never moved */
 	size_t		 nlists;
+	size_t		 lists_cap;
 	size_t		 nentries;	/* in all lists, <= POLICY_ENTRIES_MAX */
 	struct policy_limit *limits;
 	size_t		 nlimits;
+	size_t		 limits_cap;
 	char		**files;	/* names of the files read, in order */
 	size_t		 nfiles;
 	unsigned int	 net_v4;	/* set net-prefix */

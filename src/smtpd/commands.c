@@ -190,6 +190,7 @@ cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 	const struct smtp_error *err;
 	struct smtpd_txn *t;
 	struct smtp_mail m;
+	struct policy_decision d;
 	char from[ADDR_TEXT_MAX + 1];
 
 	if (s->txn != NULL) {
@@ -216,59 +217,16 @@ cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 	}
 	t = s->txn = xcalloc(1, sizeof(*t));
 	t->mail = m;
+	if (!smtpd_policy(s, POLICY_MAIL, NULL, m.size, NULL, 0, &d)) {
+		smtpd_txn_free(s);
+		return;
+	}
 	s->env->svc->qid_next(s->env->svc->impl, t->qid);
 	addr_format(&m.from, from, sizeof(from));
 	log_msg(LOG_INFO, s->sid, t->qid, "event=mail from=%s size=%llu",
 	    log_quote_str(&s->scratch, from[0] ? from : "<>", 300),
 	    (unsigned long long)m.size);
 	smtpd_reply(s, 250, "2.1.0", "Ok");
-}
-
-/* Only authenticated clients and the local (sendmail) socket relay. */
-static bool
-rcpt_trusted(const struct smtpd_session *s)
-{
-	return (s->flags & SMTPD_F_AUTHED) ||
-	    (s->listener->role == LISTENER_LOCAL &&
-	    s->listener->family == AF_UNIX);
-}
-
-/* The built-in recipient rule, until the policy engine replaces it. */
-static bool
-rcpt_allowed(struct smtpd_session *s, const char *address, unsigned flags)
-{
-	enum smtpd_rcpt_kind kind;
-
-	kind = s->env->svc->rcpt_lookup(s->env->svc->impl, address);
-	switch (kind) {
-	case SMTPD_RCPT_LOCAL:
-		return true;
-	case SMTPD_RCPT_RELAY:
-		/* "a%b@relay" or "b!a@relay" could be forwarded onward by the
-		 * next hop: only trusted clients may use routing syntax. */
-		if (!(flags & ADDR_F_ROUTING) || rcpt_trusted(s))
-			return true;
-		cmd_error(s, 554, "5.7.1", "Relay access denied");
-		return false;
-	case SMTPD_RCPT_UNKNOWN:
-		cmd_error(s, 550, "5.1.1", "Recipient address rejected: "
-		    "User unknown");
-		return false;
-	case SMTPD_RCPT_DISABLED:
-		cmd_error(s, 550, "5.2.1", "Recipient address rejected: "
-		    "Mailbox disabled");
-		return false;
-	case SMTPD_RCPT_TEMPFAIL:
-		smtpd_reply(s, 451, "4.3.0", "Recipient lookup failed, try "
-		    "again later");
-		return false;
-	case SMTPD_RCPT_FOREIGN:
-		break;
-	}
-	if (rcpt_trusted(s))
-		return true;
-	cmd_error(s, 554, "5.7.1", "Relay access denied");
-	return false;
 }
 
 static bool
@@ -287,6 +245,7 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	const struct smtp_error *err;
 	struct smtpd_txn *t = s->txn;
 	struct smtp_rcpt r;
+	struct policy_decision d;
 	char to[ADDR_TEXT_MAX + 1];
 
 	if (t == NULL) {
@@ -312,9 +271,12 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	addr_format(&r.to, to, sizeof(to));
 	for (char *p = to; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (!(strncmp(to, "postmaster@", 11) == 0 &&
-	    strcasecmp(r.to.domain, s->env->cfg->hostname) == 0) &&
-	    !rcpt_allowed(s, to, r.to.flags))
+	if (strncmp(to, "postmaster@", 11) == 0 &&
+	    strcasecmp(r.to.domain, s->env->cfg->hostname) == 0) {
+		/* RFC 5321 4.5.1: whatever the rules say. */
+		d.route[0] = '\0';
+	} else if (!smtpd_policy(s, POLICY_RCPT, &r.to, t->mail.size, NULL, 0,
+	    &d))
 		return;
 	if (rcpt_duplicate(t, &r.to)) {
 		/* Stored once, delivered once: RFC 5321 3.3 lets us merge. */
@@ -325,8 +287,13 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		t->rcpt_cap = t->rcpt_cap ? t->rcpt_cap * 2 : 4;
 		t->rcpts = xreallocarray(t->rcpts, t->rcpt_cap,
 		    sizeof(*t->rcpts));
+		t->routes = xreallocarray(t->routes, t->rcpt_cap,
+		    sizeof(*t->routes));
 	}
+	str_copy(t->routes[t->nrcpts].route, d.route,
+	    sizeof(t->routes[t->nrcpts].route));
 	t->rcpts[t->nrcpts++] = r;
+	smtpd_count(s, POLICY_EV_RECIPIENT);
 	log_msg(LOG_INFO, s->sid, t->qid, "event=rcpt to=%s",
 	    log_quote_str(&s->scratch, to, 300));
 	smtpd_reply(s, 250, "2.1.5", "Ok");
@@ -543,6 +510,7 @@ auth_failed(struct smtpd_session *s)
 	time_t now = env->svc->now(env->svc->impl);
 
 	auth_fail_log(s, s->creds.login);
+	smtpd_count(s, POLICY_EV_AUTH_FAILURE);
 	if (env->throttle_addr != NULL && s->client.net[0] != '\0')
 		auth_throttle_fail(env->throttle_addr, s->client.net, now);
 	if (env->throttle_user != NULL && s->creds.login[0] != '\0')

@@ -11,8 +11,11 @@
 
 #include "db_queue.h"
 #include "log.h"
+#include "rfc5322.h"
 #include "session_int.h"
 #include "util.h"
+
+#define MESSAGE_FROM_MAX	16	/* From: addresses the policy sees */
 
 _Static_assert(SMTP_NOTIFY_NEVER == QUEUE_NOTIFY_NEVER &&
     SMTP_NOTIFY_SUCCESS == QUEUE_NOTIFY_SUCCESS &&
@@ -235,8 +238,54 @@ message_envelope(struct smtpd_session *s, struct queue_msg *m, time_t now)
 			snprintf(orcpt, sizeof(orcpt), "%s;%s", r->orcpt_type,
 			    r->orcpt);
 		queue_msg_add_rcpt(m, addr, r->notify,
-		    r->orcpt_given ? orcpt : NULL, NULL);
+		    r->orcpt_given ? orcpt : NULL, t->routes[i].route[0] ?
+		    t->routes[i].route : NULL);
 	}
+}
+
+/*
+ * The From: header addresses, for the policy's "from owned". None (0)
+ * when the header has no From:, more than one, or one we cannot parse:
+ * then nothing is owned.
+ */
+static size_t
+message_from(struct smtpd_session *s, const struct data_result *r,
+    struct addr *from, size_t max)
+{
+	struct msgbody *b = s->txn->body;
+	size_t len = r->header_end < DATA_HEADER_SIZE ?
+	    (size_t)r->header_end : DATA_HEADER_SIZE;
+	const char *err = "cannot read the header";
+	size_t n = 0;
+	char *hdr;
+
+	if (len == 0 || b == NULL)
+		return 0;
+	hdr = xmalloc(len);
+	if (msgbody_read(b, 0, hdr, len) != (ssize_t)len ||
+	    rfc5322_header_mailboxes(hdr, len, "From", from, max, &n,
+	    &err) != 0) {
+		log_msg(LOG_INFO, s->sid, s->txn->qid, "event=from-unusable "
+		    "error=\"%s\"", err);
+		n = 0;
+	}
+	free(hdr);
+	return n;
+}
+
+/* The policy's end-of-data stage: real size, From: header addresses. */
+static bool
+message_policy(struct smtpd_session *s, const struct data_result *r)
+{
+	struct policy_decision d;
+	struct addr from[MESSAGE_FROM_MAX];
+	size_t nfrom = message_from(s, r, from, MESSAGE_FROM_MAX);
+
+	if (smtpd_policy(s, POLICY_DATA, NULL, r->size, from, nfrom, &d))
+		return true;
+	smtpd_txn_free(s);
+	smtpd_enter_state(s, SMTPD_STATE_READY);
+	return false;
 }
 
 void
@@ -255,6 +304,8 @@ smtpd_message_end(struct smtpd_session *s)
 		    "detected");
 		return;
 	}
+	if (!message_policy(s, r))
+		return;
 	m = queue_msg_new();
 	message_envelope(s, m, now);
 	received_header(s, now, &m->prefix);
@@ -275,6 +326,7 @@ smtpd_message_committed(struct smtpd_session *s, bool ok, const char *error)
 
 	smtpd_enter_state(s, SMTPD_STATE_READY);
 	if (ok) {
+		smtpd_count(s, POLICY_EV_MESSAGE);
 		log_msg(LOG_INFO, s->sid, t->qid, "event=queued from_listener=%s "
 		    "size=%llu nrcpt=%zu", s->listener->name,
 		    (unsigned long long)data_reader_result(&t->reader)->size,

@@ -26,9 +26,11 @@
 #include "addr.h"
 #include "auth.h"
 #include "cidr.h"
+#include "counters.h"
 #include "db.h"
 #include "db_directory.h"
 #include "db_queue.h"
+#include "facts.h"
 #include "log.h"
 #include "password.h"
 #include "qid.h"
@@ -86,6 +88,8 @@ struct worker {
 	struct smtpd_services	 svc;
 	struct smtpd_env	 env;
 	struct db		*directory;
+	struct facts		 facts;		/* for the policy */
+	struct counters		*counters;	/* shared by all workers */
 	struct tpool		*pool;
 	struct queue_writer	*writer;
 	struct auth_throttle	*throttle_addr;
@@ -438,6 +442,9 @@ client_from_sockaddr(struct smtpd_client *cl, const struct sockaddr *sa)
 {
 	memset(cl, 0, sizeof(*cl));
 	str_copy(cl->name, "unknown", sizeof(cl->name));
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		memcpy(&cl->sa, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
@@ -539,55 +546,23 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 /* ---- services: directory, passwords, queue ---------------------------------- */
 
-static enum smtpd_rcpt_kind
-rcpt_lookup_once(struct worker *w, const char *address)
-{
-	enum dir_domain_kind kind;
-	struct dir_user u;
-	const char *err;
-	int rc;
+/* ---- the policy: decisions and counted events ------------------------ */
 
-	rc = directory_domain_kind(w->directory, strrchr(address, '@') + 1,
-	    &kind, &err);
-	if (rc == DIR_NOTFOUND)
-		return SMTPD_RCPT_FOREIGN;
-	if (rc != DIR_OK)
-		goto tempfail;
-	if (kind == DIR_DOMAIN_RELAY)
-		return SMTPD_RCPT_RELAY;
-	rc = directory_user_get(w->directory, address, &u, &err);
-	if (rc == DIR_OK) {
-		bool enabled = u.enabled;
-
-		dir_user_clear(&u);
-		return enabled ? SMTPD_RCPT_LOCAL : SMTPD_RCPT_DISABLED;
-	}
-	if (rc == DIR_NOTFOUND) {
-		rc = directory_alias_exists(w->directory, address, &err);
-		if (rc >= 0)
-			return rc ? SMTPD_RCPT_LOCAL : SMTPD_RCPT_UNKNOWN;
-	}
-tempfail:
-	log_msg(LOG_ERR, NULL, NULL, "event=directory-error error=\"%s\"", err);
-	return SMTPD_RCPT_TEMPFAIL;
-}
-
-/* user+detail@domain is user@domain when recipient_delimiter is set. */
-static enum smtpd_rcpt_kind
-svc_rcpt_lookup(void *impl, const char *address)
+static void
+svc_policy(void *impl, const struct policy_input *in,
+    struct policy_decision *d)
 {
 	struct worker *w = impl;
-	const char *delim = w->a->cfg->recipient_delimiter;
-	enum smtpd_rcpt_kind kind = rcpt_lookup_once(w, address);
-	const char *at = strrchr(address, '@'), *d;
-	char base[ADDR_TEXT_MAX + 1];
 
-	if (kind != SMTPD_RCPT_UNKNOWN || delim == NULL || delim[0] == '\0' ||
-	    at == NULL || (d = memchr(address, delim[0],
-	    (size_t)(at - address))) == NULL || d == address)
-		return kind;
-	snprintf(base, sizeof(base), "%.*s%s", (int)(d - address), address, at);
-	return rcpt_lookup_once(w, base);
+	facts_decide(&w->facts, w->a->policy, in, time(NULL), d);
+}
+
+static void
+svc_count(void *impl, enum policy_event ev, const struct policy_input *in)
+{
+	struct worker *w = impl;
+
+	facts_count(&w->facts, w->a->policy, ev, in, time(NULL));
 }
 
 struct auth_job {
@@ -797,6 +772,14 @@ worker_open(struct worker *w, const char **error_r)
 		return -1;
 	/* Reads on the event loop never wait long for a lock: 451 instead. */
 	db_set_busy_timeout(w->directory, LOOP_BUSY_MS);
+	/* The master's state check made the file; every worker maps it. */
+	path = xasprintf("%s/counters", cfg->run_dir);
+	w->counters = counters_open(path, false, error_r);
+	free(path);
+	if (w->counters == NULL)
+		return -1;
+	w->facts = (struct facts){ .directory = w->directory,
+	    .counters = w->counters, .delimiter = cfg->recipient_delimiter };
 	path = xasprintf("%s/queue.db", cfg->state_dir);
 	w->writer = queue_writer_new(w->base, path, NULL, error_r);
 	free(path);
@@ -885,6 +868,7 @@ worker_free(struct worker *w)
 	auth_throttle_destroy(&w->throttle_addr);
 	auth_throttle_destroy(&w->throttle_user);
 	db_close(&w->directory);
+	counters_close(&w->counters);
 	free(w->dummy_hash);
 	free(w->spill_dir);
 	if (w->ev_term != NULL)
@@ -912,8 +896,8 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	qid_gen_init(&w.qid, a->index);
 	/* Session ids are unique across workers too: logs mix them. */
 	w.next_sid = (uint64_t)a->index << 32;
-	w.svc = (struct smtpd_services){ &w, svc_rcpt_lookup, svc_auth_start,
-	    svc_queue_submit, svc_qid_next, svc_now };
+	w.svc = (struct smtpd_services){ &w, svc_policy, svc_count,
+	    svc_auth_start, svc_queue_submit, svc_qid_next, svc_now };
 	signal(SIGPIPE, SIG_IGN);
 	if ((w.base = event_base_new()) == NULL || worker_open(&w, &err) == -1 ||
 	    worker_listen(&w) == -1) {

@@ -15,6 +15,8 @@
 
 #include "config.h"
 
+struct policy;
+
 /* A listening socket the master bound for one configured listener. */
 struct smtpd_socket {
 	int			 fd;
@@ -28,6 +30,7 @@ struct smtpd_worker_args {
 	struct smtpd_socket	*sockets;
 	size_t			 nsockets;
 	SSL_CTX			*tls;		/* NULL: no TLS */
+	const struct policy	*policy;	/* the rules in force */
 	int			 grace_secs;	/* SIGTERM: let transactions end */
 };
 

@@ -137,6 +137,7 @@ smtpd_txn_free(struct smtpd_session *s)
 	data_reader_release(&t->reader);
 	msgbody_destroy(&t->body);
 	free(t->rcpts);
+	free(t->routes);
 	free(t);
 	s->txn = NULL;
 }
@@ -172,9 +173,66 @@ smtpd_session_reset(struct smtpd_session *s, bool forget_auth)
 	}
 }
 
+static void
+smtpd_policy_input(const struct smtpd_session *s, enum policy_stage stage,
+    struct policy_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->stage = stage;
+	in->listener = s->listener->name;
+	in->role = s->listener->role;
+	in->client = s->client.sa.ss_family != 0 ?
+	    (const struct sockaddr *)&s->client.sa : NULL;
+	in->tls = (s->flags & SMTPD_F_TLS) != 0;
+	in->user = (s->flags & SMTPD_F_AUTHED) ? s->user : NULL;
+	in->sender = s->txn != NULL ? &s->txn->mail.from : NULL;
+}
+
+bool
+smtpd_policy(struct smtpd_session *s, enum policy_stage stage,
+    const struct addr *rcpt, uint64_t size, const struct addr *from,
+    size_t nfrom, struct policy_decision *d)
+{
+	struct policy_input in;
+
+	smtpd_policy_input(s, stage, &in);
+	in.rcpt = rcpt;
+	in.size = size;
+	in.from = from;
+	in.nfrom = nfrom;
+	s->env->svc->policy(s->env->svc->impl, &in, d);
+	if (d->action == POLICY_ACCEPT) {
+		log_msg(LOG_DEBUG, s->sid, smtpd_qid(s), "event=policy "
+		    "stage=%s action=accept rule=%s", policy_stage_name(stage),
+		    d->rule);
+		return true;
+	}
+	/* Every refusal names the rule that made it (issue 4). */
+	log_msg(LOG_NOTICE, s->sid, smtpd_qid(s), "event=policy stage=%s "
+	    "action=%s rule=%s client=%s why=%s", policy_stage_name(stage),
+	    policy_action_name(d->action), d->rule, s->client.addr[0] ?
+	    s->client.addr : "local", log_quote_str(&s->scratch, d->why, 400));
+	if (d->code >= 500)
+		s->errors++;
+	smtpd_reply(s, d->code, d->status[0] ? d->status : NULL, "%s",
+	    d->text);
+	return false;
+}
+
+void
+smtpd_count(struct smtpd_session *s, enum policy_event ev)
+{
+	struct policy_input in;
+
+	smtpd_policy_input(s, POLICY_CONNECT, &in);
+	s->env->svc->count(s->env->svc->impl, ev, &in);
+}
+
 void
 smtpd_session_start(struct smtpd_session *s, const char *refuse_text)
 {
+	struct policy_decision d;
+
 	const char *host = s->env->cfg->hostname;
 
 	log_msg(LOG_INFO, s->sid, NULL, "event=connect client=%s port=%u "
@@ -186,6 +244,11 @@ smtpd_session_start(struct smtpd_session *s, const char *refuse_text)
 		smtpd_close(s);
 		return;
 	}
+	if (!smtpd_policy(s, POLICY_CONNECT, NULL, 0, NULL, 0, &d)) {
+		smtpd_close(s);
+		return;
+	}
+	smtpd_count(s, POLICY_EV_CONNECTION);
 	smtpd_enter_state(s, SMTPD_STATE_GREETED);
 	smtpd_reply(s, 220, NULL, "%s ESMTP Sluice", host);
 }

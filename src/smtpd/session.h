@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "policy.h"
 #include "qid.h"
 
 struct auth_throttle;
@@ -34,20 +35,15 @@ struct queue_msg;
 /* Longest reply line we send, CRLF included (RFC 5321 4.5.3.1.5). */
 #define SMTPD_LINE_MAX		512
 
-/* What the directory says about a recipient, for the built-in rule. */
-enum smtpd_rcpt_kind {
-	SMTPD_RCPT_UNKNOWN,	/* no such user or alias */
-	SMTPD_RCPT_LOCAL,	/* a user with a mailbox here, or an alias */
-	SMTPD_RCPT_DISABLED,	/* a disabled user */
-	SMTPD_RCPT_RELAY,	/* any address in a relay domain */
-	SMTPD_RCPT_FOREIGN,	/* not one of our domains */
-	SMTPD_RCPT_TEMPFAIL,	/* the directory could not be read */
-};
-
 struct smtpd_services {
 	void	*impl;
-	/* Indexed point read; allowed on the loop (DESIGN.md). */
-	enum smtpd_rcpt_kind (*rcpt_lookup)(void *impl, const char *address);
+	/* The policy's decision at a stage (src/policy); runs on the loop
+	 * (directory point reads and shared counters only). */
+	void	(*policy)(void *impl, const struct policy_input *in,
+		    struct policy_decision *d);
+	/* Count an event for the policy's rate limits. */
+	void	(*count)(void *impl, enum policy_event ev,
+		    const struct policy_input *in);
 	/*
 	 * Start a password check off the loop. 0: started, the result comes
 	 * through smtpd_session_auth_done(sid, ...); -1: cannot start now.
@@ -89,6 +85,7 @@ struct smtpd_env {
 /* The client as the glue knows it when the connection arrives. */
 struct smtpd_client {
 	char		addr[INET6_ADDRSTRLEN];	/* "" for unix sockets */
+	struct sockaddr_storage sa;		/* ss_family 0: unix socket */
 	char		net[INET6_ADDRSTRLEN + 4];	/* its /32 or /64 */
 	char		name[256];		/* "unknown": no rDNS yet */
 	uint16_t	port;

@@ -36,11 +36,17 @@ enum smtpd_state {
 
 enum smtpd_auth_mech { SMTPD_AUTH_PLAIN, SMTPD_AUTH_LOGIN };
 
+/* Where the policy routes a recipient: "", "local" or "relay:NAME". */
+struct smtpd_route {
+	char	 route[POLICY_ROUTE_MAX];
+};
+
 /* One mail transaction, from MAIL to the end of its data or RSET. */
 struct smtpd_txn {
 	char			 qid[QID_LEN + 1];
 	struct smtp_mail	 mail;
 	struct smtp_rcpt	*rcpts;
+	struct smtpd_route	*routes;	/* one per recipient */
 	size_t			 nrcpts;
 	size_t			 rcpt_cap;
 	bool			 chunking;	/* BDAT seen: DATA refused */
@@ -85,6 +91,14 @@ void	 smtpd_reply(struct smtpd_session *s, int code, const char *status,
 void	 smtpd_reply_error(struct smtpd_session *s,
 	    const struct smtp_error *e);
 void	 smtpd_close(struct smtpd_session *s);
+/*
+ * Ask the policy at a stage; false when it refused, the reply sent and
+ * the deciding rule logged. rcpt, from: NULL unless the stage has them.
+ */
+bool	 smtpd_policy(struct smtpd_session *s, enum policy_stage stage,
+	    const struct addr *rcpt, uint64_t size, const struct addr *from,
+	    size_t nfrom, struct policy_decision *d);
+void	 smtpd_count(struct smtpd_session *s, enum policy_event ev);
 const char *smtpd_qid(const struct smtpd_session *s);
 void	 smtpd_txn_free(struct smtpd_session *s);
 bool	 smtpd_auth_offered(const struct smtpd_session *s);

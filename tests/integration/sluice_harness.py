@@ -37,6 +37,8 @@ import time
 import traceback
 
 TOP_BUILDDIR = os.environ.get("top_builddir", ".")
+TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(os.path.dirname(
+    os.path.abspath(__file__)), "..", ".."))
 SLUICED = os.path.join(TOP_BUILDDIR, "sluiced")
 SLUICECTL = os.path.join(TOP_BUILDDIR, "sluicectl")
 
@@ -383,6 +385,8 @@ class Sluice:
 				os.chown(d, uid, gid)
 				for f in files:
 					os.chown(os.path.join(d, f), uid, gid)
+			# As systemd/sluice.tmpfiles makes /run/sluice.
+			os.chown(self.run_dir, uid, gid)
 
 	def _pick_ports(self):
 		roles = ["mx", "submission", "submissions"]
@@ -414,6 +418,8 @@ class Sluice:
 		    "log_level = debug",
 		    "tls_cert = " + self.cert,
 		    "tls_key = " + self.key,
+		    "policy_file = " + os.path.join(TOP_SRCDIR, "policy",
+		    "default.policy"),
 		    "listen = mx 127.0.0.1:%d" % ports["mx"],
 		    "listen = submission 127.0.0.1:%d" % ports["submission"],
 		    "listen = submissions 127.0.0.1:%d" % ports["submissions"],

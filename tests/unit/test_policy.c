@@ -1580,6 +1580,9 @@ static const struct {
 	{ "list a = \"\"\n",
 	    "t.policy:1: expected a list entry, found '\"\"'" },
 	{ "list a = $b\n", "t.policy:1: unknown list '$b'" },
+	{ "list a = 127.0.0.0/8, $a\n", "t.policy:1: unknown list '$a'" },
+	{ "list a = 127.0.0.0/8\nlist b = $b, $a\n",
+	    "t.policy:2: unknown list '$b'" },
 	{ "limit x = 10 messages per 1h\n",
 	    "t.policy:1: expected 'by' at the end" },
 	{ "limit x = 10 messages per 1h by host\n",
@@ -1724,7 +1727,7 @@ Test(policy_parse, list_entry_bound)
 		buf_printf(&b, "list l%d = $l%d, $l%d\n", i, i - 1, i - 1);
 	cr_expect_eq(policy_parse("t.policy", b.data, b.len, NULL, NULL, &p,
 	    &error), -1);
-	cr_expect_str_eq(error, "t.policy:17: more than 100000 list entries "
+	cr_expect_str_eq(error, "t.policy:16: more than 100000 list entries "
 	    "in the rule set");
 	cr_expect_null(p);
 	/* exactly the bound passes */

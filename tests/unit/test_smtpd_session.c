@@ -25,24 +25,58 @@ struct fake {
 	int			 auth_calls;
 	struct queue_msg	*queued;
 	int			 queue_calls;
+	struct policy		*policy;
+	int			 policy_calls[POLICY_STAGE_COUNT];
+	int			 counted[POLICY_EVENT_COUNT];
 };
 
 static struct fake F;
 
-static enum smtpd_rcpt_kind
-fake_rcpt(void *impl, const char *address)
+/* The real default.policy, with facts from a small fake directory. */
+static enum dir_domain_kind
+fake_domain(void *impl, const char *domain)
 {
 	(void)impl;
-	if (strcmp(address, "alice@example.org") == 0 ||
-	    strcmp(address, "team@example.org") == 0)
-		return SMTPD_RCPT_LOCAL;
-	if (strcmp(address, "off@example.org") == 0)
-		return SMTPD_RCPT_DISABLED;
-	if (strstr(address, "@example.org") != NULL)
-		return SMTPD_RCPT_UNKNOWN;
-	if (strstr(address, "@partner.example") != NULL)
-		return SMTPD_RCPT_RELAY;
-	return SMTPD_RCPT_FOREIGN;
+	if (strcmp(domain, "example.org") == 0)
+		return DIR_DOMAIN_LOCAL;
+	if (strcmp(domain, "partner.example") == 0)
+		return DIR_DOMAIN_RELAY;
+	return DIR_DOMAIN_NONE;
+}
+
+static bool
+fake_exists(void *impl, const char *address)
+{
+	(void)impl;
+	return strcmp(address, "alice@example.org") == 0 ||
+	    strcmp(address, "team@example.org") == 0;
+}
+
+static bool
+fake_owned(void *impl, const char *user, const char *address)
+{
+	(void)impl;
+	return strcmp(user, address) == 0;
+}
+
+static void
+fake_policy(void *impl, const struct policy_input *in,
+    struct policy_decision *d)
+{
+	struct policy_facts f = { NULL, fake_domain, fake_exists, fake_owned,
+	    NULL, NULL, NULL, 1790000000 };
+
+	(void)impl;
+	F.policy_calls[in->stage]++;
+	policy_evaluate(F.policy, in, &f, d);
+}
+
+static void
+fake_count(void *impl, enum policy_event ev, const struct policy_input *in)
+{
+	(void)impl;
+	(void)in;
+	F.counted[ev]++;
 }
 
 static int
@@ -110,6 +144,16 @@ io_resume(void *ctx)
 	F.resumed++;
 }
 
+static void
+load_default_policy(void)
+{
+	const char *top = getenv("top_srcdir"), *err = NULL;
+	char *path = xasprintf("%s/policy/default.policy", top ? top : ".");
+
+	cr_assert_eq(policy_load(path, &F.policy, &err), 0, "%s", err);
+	free(path);
+}
+
 /* A session on a listener described like a `listen =` value. */
 static void
 start(const char *spec, bool tls_available, bool tls_active)
@@ -127,8 +171,9 @@ start(const char *spec, bool tls_available, bool tls_active)
 	F.cfg.hostname = xstrdup("mx.example.org");
 	cr_assert_eq(listener_parse(spec, strlen(spec), &F.listener, &err), 0,
 	    "%s", err);
-	F.svc = (struct smtpd_services){ NULL, fake_rcpt, fake_auth,
-	    fake_queue, fake_qid, fake_now };
+	F.svc = (struct smtpd_services){ NULL, fake_policy, fake_count,
+	    fake_auth, fake_queue, fake_qid, fake_now };
+	load_default_policy();
 	F.env = (struct smtpd_env){ &F.cfg, &F.svc, tls_available, "/tmp",
 	    NULL, NULL };
 	if (tls_active) {
@@ -149,6 +194,7 @@ finish(void)
 	smtpd_session_free(&F.s);
 	queue_msg_free(&F.queued);
 	listener_clear(&F.listener);
+	policy_free(&F.policy);
 	config_free(&F.cfg);
 	buf_release(&F.out);
 }
@@ -288,11 +334,11 @@ Test(session, builtin_recipient_rule_on_mx)
 	start("mx 127.0.0.1:25", false, false);
 	say("EHLO c.example\r\nMAIL FROM:<x@remote.example>\r\n");
 	expect(say("RCPT TO:<nobody@example.org>\r\n"), "550 5.1.1");
-	expect(say("RCPT TO:<off@example.org>\r\n"), "550 5.2.1");
+	expect(say("RCPT TO:<off@example.org>\r\n"), "550 5.1.1");
 	expect(say("RCPT TO:<someone@elsewhere.example>\r\n"), "554 5.7.1");
 	expect(say("RCPT TO:<alice%elsewhere.example@example.org>\r\n"),
-	    "550 5.1.1");
-	expect(say("RCPT TO:<user@[192.0.2.1]>\r\n"), "554 5.7.1");
+	    "553 5.7.1");
+	expect(say("RCPT TO:<user@[192.0.2.1]>\r\n"), "553 5.7.1");
 	expect(say("RCPT TO:<anyone@partner.example>\r\n"), "250 2.1.5");
 	expect(say("RCPT TO:<team@example.org>\r\n"), "250 2.1.5");
 	expect(say("RCPT TO:<Postmaster>\r\n"), "250 2.1.5");
@@ -346,7 +392,8 @@ Test(session, auth_plain_then_submission_adds_headers)
 	expect(say("MAIL FROM:<alice@example.org>\r\n"), "250 2.1.0");
 	expect(say("RCPT TO:<friend@elsewhere.example>\r\n"), "250 2.1.5");
 	expect(say("DATA\r\n"), "354");
-	say("Subject: x\r\n\r\nhello\r\n.\r\n");
+	say("From: Alice <alice@example.org>\r\nSubject: x\r\n\r\nhello\r\n"
+	    ".\r\n");
 	cr_assert_not_null(F.queued);
 	cr_assert_str_eq(F.queued->auth_user, "alice@example.org");
 	cr_assert_str_eq(F.queued->tls_version, "TLSv1.3");
@@ -442,11 +489,12 @@ Test(session, submission_normalises_bare_lf)
 	smtpd_session_auth_done(F.s, true);
 	say("MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@remote.example>\r\n"
 	    "DATA\r\n");
-	say("a\nb\n.\nc\r\n.\r\n");
+	say("From: alice@example.org\n\na\nb\n.\nc\r\n.\r\n");
 	cr_assert_eq(F.queue_calls, 1);
 	n = msgbody_read(F.queued->body, 0, stored, sizeof(stored));
-	cr_assert_eq(n, 12);
-	cr_assert_eq(memcmp(stored, "a\r\nb\r\n.\r\nc\r\n", 12), 0);
+	cr_assert_eq(n, 39);
+	cr_assert_eq(memcmp(stored, "From: alice@example.org\r\n\r\n"
+	    "a\r\nb\r\n.\r\nc\r\n", 39), 0);
 }
 
 Test(session, bdat_chunks)
@@ -576,13 +624,13 @@ Test(session, routing_syntax_is_not_relayed_into_relay_domains)
 	start("mx 127.0.0.1:25", false, false);
 	say("EHLO c.example\r\nMAIL FROM:<x@remote.example>\r\n");
 	expect(say("RCPT TO:<victim%evil.example@partner.example>\r\n"),
-	    "554 5.7.1");
+	    "553 5.7.1");
 	expect(say("RCPT TO:<evil.example!victim@partner.example>\r\n"),
-	    "554 5.7.1");
+	    "553 5.7.1");
 	expect(say("RCPT TO:<\"a@evil.example\"@partner.example>\r\n"),
-	    "554 5.7.1");
+	    "553 5.7.1");
 	expect(say("RCPT TO:<@partner.example:a@evil.example>\r\n"),
-	    "554 5.7.1");
+	    "553 5.7.1");
 	expect(say("RCPT TO:<plain@partner.example>\r\n"), "250 2.1.5");
 }
 

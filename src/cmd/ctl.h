@@ -18,11 +18,15 @@ struct ctl {
 	struct db	*directory;	/* opened by ctl_directory_open() */
 };
 
+struct ctl_group;
+
+/* A command runs a function, or (run NULL) a group of subcommands. */
 struct ctl_command {
 	const char	*name;
 	const char	*usage;		/* arguments after the name */
 	const char	*help;		/* one paragraph */
 	int		(*run)(struct ctl *ctl, int argc, char **argv);
+	const struct ctl_group *group;
 };
 
 /* A group of subcommands ("user add", "user del", ...). */
@@ -38,6 +42,7 @@ extern const struct ctl_group ctl_alias_group;
 extern const struct ctl_group ctl_network_group;
 extern const struct ctl_group ctl_grant_group;
 extern const struct ctl_group ctl_limit_group;
+extern const struct ctl_group ctl_policy_group;
 
 /* Print "sluicectl: message" to stderr. */
 void	 ctl_error(const char *fmt, ...) PRINTF_LIKE(1, 2);

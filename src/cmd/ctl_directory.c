@@ -179,12 +179,12 @@ domain_list(struct ctl *ctl, int argc, char **argv)
 static const struct ctl_command domain_commands[] = {
 	{ "add", "NAME [local|relay]", "Add a domain. local (the default): "
 	    "mailboxes for its users live here.\nrelay: mail for it is "
-	    "accepted on the mx listeners and passed on.", domain_add },
+	    "accepted on the mx listeners and passed on.", domain_add, NULL },
 	{ "del", "NAME", "Delete a domain that has no users or aliases left.",
-	    domain_del },
+	    domain_del, NULL },
 	{ "list", "", "List domains with their kind and counts.",
-	    domain_list },
-	{ NULL, NULL, NULL, NULL }
+	    domain_list, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_domain_group = { "domain", domain_commands };
@@ -509,16 +509,17 @@ static const struct ctl_command user_commands[] = {
 	    "[--disabled]", "Add a user; the password is read from standard "
 	    "input, or prompted for without\necho on a terminal. Users of "
 	    "local domains get a mailbox, others are\nsubmission-only "
-	    "accounts. SIZE is bytes with K, M or G.", user_add },
-	{ "del", "ADDRESS", "Delete a user.", user_del },
+	    "accounts. SIZE is bytes with K, M or G.", user_add, NULL },
+	{ "del", "ADDRESS", "Delete a user.", user_del, NULL },
 	{ "passwd", "ADDRESS", "Set a new password, read like \"user add\" "
-	    "reads it.", user_passwd },
-	{ "list", "[DOMAIN]", "List users, all or of one domain.", user_list },
+	    "reads it.", user_passwd, NULL },
+	{ "list", "[DOMAIN]", "List users, all or of one domain.", user_list,
+	    NULL },
 	{ "enable", "ADDRESS", "Let a disabled user log in again.",
-	    user_enable },
+	    user_enable, NULL },
 	{ "disable", "ADDRESS", "Stop a user from logging in; mail to it is "
-	    "refused.", user_disable },
-	{ NULL, NULL, NULL, NULL }
+	    "refused.", user_disable, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_user_group = { "user", user_commands };
@@ -618,11 +619,11 @@ alias_list(struct ctl *ctl, int argc, char **argv)
 static const struct ctl_command alias_commands[] = {
 	{ "add", "ALIAS TARGET [TARGET ...]", "Make mail to ALIAS go to each "
 	    "TARGET (local users, other aliases or\nremote addresses). ALIAS "
-	    "must be in a local or relay domain.", alias_add },
+	    "must be in a local or relay domain.", alias_add, NULL },
 	{ "del", "ALIAS [TARGET]", "Delete one target of an alias, or the "
-	    "whole alias.", alias_del },
-	{ "list", "[ALIAS]", "List aliases and their targets.", alias_list },
-	{ NULL, NULL, NULL, NULL }
+	    "whole alias.", alias_del, NULL },
+	{ "list", "[ALIAS]", "List aliases and their targets.", alias_list, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_alias_group = { "alias", alias_commands };

@@ -257,12 +257,12 @@ static const struct ctl_command network_commands[] = {
 	    "2001:db8::/32; a bare address is one host); it is stored\nin "
 	    "canonical form. Names are letters, digits, '_', '-' and '.', "
 	    "in any\ncase. Either every CIDR is added or none is.",
-	    network_add },
+	    network_add, NULL },
 	{ "del", "NAME [CIDR]", "Delete one CIDR of a network, or the whole "
-	    "network.", network_del },
+	    "network.", network_del, NULL },
 	{ "list", "[NAME]", "List networks and their CIDRs, one per line.",
-	    network_list },
-	{ NULL, NULL, NULL, NULL }
+	    network_list, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_network_group = { "network", network_commands };
@@ -369,11 +369,11 @@ static const struct ctl_command grant_commands[] = {
 	    "From: where the policy checks \"sender owned\" or \"from "
 	    "owned\". A user owns\nits own address and the aliases that "
 	    "deliver to it without a grant.\nGrants go when the user is "
-	    "deleted.", grant_add },
-	{ "del", "USER ADDRESS|@DOMAIN", "Revoke a grant.", grant_del },
+	    "deleted.", grant_add, NULL },
+	{ "del", "USER ADDRESS|@DOMAIN", "Revoke a grant.", grant_del, NULL },
 	{ "list", "[USER]", "List grants, all or those of one user.",
-	    grant_list },
-	{ NULL, NULL, NULL, NULL }
+	    grant_list, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_grant_group = { "grant", grant_commands };
@@ -495,12 +495,12 @@ static const struct ctl_command limit_commands[] = {
 	    "number from 0 (none allowed) to 2147483647, in place of\nthe "
 	    "rule files' number; the unit and window stay theirs. Limits "
 	    "not named\nin the rule files in force are kept but have no "
-	    "effect.", limit_set },
+	    "effect.", limit_set, NULL },
 	{ "del", "USER LIMIT", "Return USER to the rule files' value of "
-	    "LIMIT.", limit_del },
+	    "LIMIT.", limit_del, NULL },
 	{ "list", "[USER]", "List per-user limit values, all or those of "
-	    "one user.", limit_list },
-	{ NULL, NULL, NULL, NULL }
+	    "one user.", limit_list, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct ctl_group ctl_limit_group = { "limit", limit_commands };

@@ -263,66 +263,33 @@ cmd_config(struct ctl *ctl, int argc, char **argv)
 
 static int cmd_help(struct ctl *ctl, int argc, char **argv);
 
-static int
-cmd_domain(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_domain_group, argc, argv);
-}
-
-static int
-cmd_user(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_user_group, argc, argv);
-}
-
-static int
-cmd_alias(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_alias_group, argc, argv);
-}
-
-static int
-cmd_network(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_network_group, argc, argv);
-}
-
-static int
-cmd_grant(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_grant_group, argc, argv);
-}
-
-static int
-cmd_limit(struct ctl *ctl, int argc, char **argv)
-{
-	return ctl_run_group(ctl, &ctl_limit_group, argc, argv);
-}
-
 static const struct ctl_command commands[] = {
 	{ "init", "", "Create the state directory and the three databases "
 	    "(directory.db, queue.db,\nmail.db) and bring their schemas up "
-	    "to date. Safe to run again.", cmd_init },
+	    "to date. Safe to run again.", cmd_init, NULL },
 	{ "migrate", "", "Apply pending schema migrations to existing "
-	    "databases.", cmd_migrate },
+	    "databases.", cmd_migrate, NULL },
 	{ "config", "[-a | --example]", "Print the settings that differ from "
 	    "their defaults; with -a, every setting;\nwith --example, a "
-	    "commented file of every key at its default.", cmd_config },
+	    "commented file of every key at its default.", cmd_config, NULL },
 	{ "domain", "add|del|list ...", "Manage mail domains (see "
-	    "\"sluicectl domain help\").", cmd_domain },
+	    "\"sluicectl domain help\").", NULL, &ctl_domain_group },
 	{ "user", "add|del|passwd|list|enable|disable ...", "Manage users "
-	    "(see \"sluicectl user help\").", cmd_user },
+	    "(see \"sluicectl user help\").", NULL, &ctl_user_group },
 	{ "alias", "add|del|list ...", "Manage aliases (see \"sluicectl "
-	    "alias help\").", cmd_alias },
+	    "alias help\").", NULL, &ctl_alias_group },
 	{ "network", "add|del|list ...", "Manage the named networks of the "
-	    "policy (see \"sluicectl network help\").", cmd_network },
+	    "policy (see \"sluicectl network help\").", NULL, &ctl_network_group },
 	{ "grant", "add|del|list ...", "Manage which users may send as which "
-	    "addresses (see \"sluicectl grant help\").", cmd_grant },
+	    "addresses (see \"sluicectl grant help\").", NULL, &ctl_grant_group },
 	{ "limit", "set|del|list ...", "Manage per-user values of policy "
-	    "limits (see \"sluicectl limit help\").", cmd_limit },
+	    "limits (see \"sluicectl limit help\").", NULL, &ctl_limit_group },
+	{ "policy", "check|explain ...", "Check a rule file, or explain what "
+	    "the rules decide for a mail\n(see \"sluicectl policy help\").",
+	    NULL, &ctl_policy_group },
 	{ "help", "[COMMAND]", "Show help for all commands or one.",
-	    cmd_help },
-	{ NULL, NULL, NULL, NULL }
+	    cmd_help, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static void
@@ -419,13 +386,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (cmd->run != cmd_domain && cmd->run != cmd_user &&
-	    cmd->run != cmd_alias && cmd->run != cmd_network &&
-	    cmd->run != cmd_grant && cmd->run != cmd_limit &&
-	    ctl_wants_help(NULL, cmd, argc, argv))
+	if (cmd->group == NULL && ctl_wants_help(NULL, cmd, argc, argv))
 		return EX_OK;
 	if ((status = ctl_load_config(&ctl, explicit)) == EX_OK)
-		status = cmd->run(&ctl, argc, argv);
+		status = cmd->group != NULL ? ctl_run_group(&ctl, cmd->group,
+		    argc, argv) : cmd->run(&ctl, argc, argv);
 	db_close(&ctl.directory);
 	config_free(&ctl.cfg);
 	return status;

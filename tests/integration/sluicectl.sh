@@ -242,6 +242,24 @@ expect_status 0 "grant on the migrated database" "$SLUICECTL" -c "$conf1" grant 
 expect_status 0 "migrate again" "$SLUICECTL" -c "$conf1" migrate
 expect_match "$T/out" "directory.db: schema version 2, up to date" "second migrate changes nothing"
 
+# --- policy check and explain --------------------------------------------------
+pol="$top_srcdir/policy/default.policy"
+expect_status 0 "policy check of the default file" ctl policy check "$pol"
+expect_match "$T/out" "ok: [0-9]+ rules" "policy check reports the rules"
+printf 'at rcpt: rcpt local =>\n    bounce 550 5.1.1 "x"\n' >"$T/bad.policy"
+expect_status 65 "policy check of a broken file" ctl policy check "$T/bad.policy"
+expect_match "$T/err" "bad.policy:[12]:" "the error names file and line"
+expect_status 0 "explain: a local user on mx" ctl policy explain --policy "$pol" \
+	--listener mx --client 192.0.2.1 --from bob@remote.example --to alice@example.org
+expect_match "$T/out" "^rcpt +alice@example.org +accept 250" "alice accepted"
+expect_match "$T/out" "default.policy:[0-9]+" "the deciding rule is named"
+expect_status 1 "explain: relay refused" ctl policy explain --policy "$pol" \
+	--listener mx --client 192.0.2.1 --from bob@remote.example \
+	--to 'x%remote.example@example.org' --to carol@elsewhere.example
+expect_match "$T/out" "x%remote.example@example.org +reject 553 5.7.1" "routing trick refused"
+expect_match "$T/out" "carol@elsewhere.example +reject 554 5.7.1" "relay refused"
+expect_status 64 "explain needs --to" ctl policy explain --listener mx --client 192.0.2.1 --from a@b.example
+
 # --- config -----------------------------------------------------------------------
 expect_status 0 "config shows differences" ctl config
 expect_match "$T/out" "^message_size_limit = 10M" "changed key shown"

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "addr.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
@@ -54,5 +55,14 @@ bool	 ctl_wants_help(const char *group, const struct ctl_command *cmd,
 void	 ctl_usage(const char *group, const struct ctl_command *cmd);
 int	 ctl_run_group(struct ctl *ctl, const struct ctl_group *g, int argc,
 	    char **argv);
+
+/* ctl_directory.c, shared by the command files: */
+/* Map a DIR_* code to a message and exit status; what names the object. */
+int	 ctl_dir_status(int rc, const char *what, const char *err);
+/* An address as stored: local@domain in lower case, no address literal;
+ * -1 (message printed) when it is not one. */
+int	 ctl_address_normalise(const char *in, char out[ADDR_TEXT_MAX + 1]);
+/* Fold ASCII letters to lower case in place. */
+void	 ctl_lower(char *s);
 
 #endif

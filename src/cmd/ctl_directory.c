@@ -20,8 +20,7 @@
 
 #define PASSWORD_MAX	1024
 
-/* Map a DIR_* code to a message and exit status; what names the object. */
-static int
+int
 ctl_dir_status(int rc, const char *what, const char *err)
 {
 	switch (rc) {
@@ -37,14 +36,17 @@ ctl_dir_status(int rc, const char *what, const char *err)
 		ctl_error("%s still has users or aliases; delete them first",
 		    what);
 		return EX_DATAERR;
+	case DIR_INVALID:
+		ctl_error("%s is not valid", what);
+		return EX_DATAERR;
 	default:
 		ctl_error("%s: %s", what, err ? err : "database error");
 		return EX_SOFTWARE;
 	}
 }
 
-static void
-ascii_lower(char *s)
+void
+ctl_lower(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
@@ -64,12 +66,11 @@ ctl_domain_normalise(const char *in, char *out, size_t size)
 	}
 	memcpy(out, in, len);
 	out[len] = '\0';
-	ascii_lower(out);
+	ctl_lower(out);
 	return 0;
 }
 
-/* An address as stored: local@domain in lower case. */
-static int
+int
 ctl_address_normalise(const char *in, char out[ADDR_TEXT_MAX + 1])
 {
 	struct addr a;
@@ -86,7 +87,7 @@ ctl_address_normalise(const char *in, char out[ADDR_TEXT_MAX + 1])
 		return -1;
 	}
 	addr_format(&a, out, ADDR_TEXT_MAX + 1);
-	ascii_lower(out);
+	ctl_lower(out);
 	return 0;
 }
 

@@ -18,35 +18,6 @@
 #include "db_directory.h"
 #include "util.h"
 
-/* A DIR_* code other than those a command explains itself. */
-static int
-policy_data_status(int rc, const char *what, const char *err)
-{
-	switch (rc) {
-	case DIR_OK:
-		return EX_OK;
-	case DIR_EXISTS:
-		ctl_error("%s already exists", what);
-		return EX_DATAERR;
-	case DIR_NOTFOUND:
-		ctl_error("%s does not exist", what);
-		return EX_DATAERR;
-	case DIR_INVALID:
-		ctl_error("%s is not valid", what);
-		return EX_DATAERR;
-	default:
-		ctl_error("%s: %s", what, err ? err : "database error");
-		return EX_SOFTWARE;
-	}
-}
-
-static void
-lower_ascii(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
 /* A network or limit name, folded to the spelling stored. */
 static int
 name_normalise(const char *in, const char *what, char out[DIR_NAME_MAX + 1])
@@ -58,28 +29,7 @@ name_normalise(const char *in, const char *what, char out[DIR_NAME_MAX + 1])
 		return -1;
 	}
 	str_copy(out, in, DIR_NAME_MAX + 1);
-	lower_ascii(out);
-	return 0;
-}
-
-/* An address as stored: local@domain in lower case, no literal. */
-static int
-address_normalise(const char *in, char out[ADDR_TEXT_MAX + 1])
-{
-	struct addr a;
-	const char *err;
-
-	if (addr_parse_mailbox(in, strlen(in), ADDR_ALLOW_UTF8, &a, &err)
-	    == -1) {
-		ctl_error("\"%s\" is not a valid address: %s", in, err);
-		return -1;
-	}
-	if (a.flags & ADDR_F_IP_LITERAL) {
-		ctl_error("\"%s\": address literals are not allowed here", in);
-		return -1;
-	}
-	addr_format(&a, out, ADDR_TEXT_MAX + 1);
-	lower_ascii(out);
+	ctl_lower(out);
 	return 0;
 }
 
@@ -90,7 +40,7 @@ pattern_normalise(const char *in, char out[ADDR_TEXT_MAX + 2])
 	size_t len;
 
 	if (in[0] != '@')
-		return address_normalise(in, out);
+		return ctl_address_normalise(in, out);
 	len = strlen(in + 1);
 	if (len > 0 && in[len] == '.')
 		len--;		/* one trailing dot, as for domains */
@@ -102,7 +52,7 @@ pattern_normalise(const char *in, char out[ADDR_TEXT_MAX + 2])
 	out[0] = '@';
 	memcpy(out + 1, in + 1, len);
 	out[len + 1] = '\0';
-	lower_ascii(out);
+	ctl_lower(out);
 	return 0;
 }
 
@@ -140,7 +90,7 @@ network_add_all(struct ctl *ctl, const char *name, const struct cidr *nets,
 	int rc = DIR_OK, status = EX_OK;
 
 	if (db_begin(ctl->directory, &err) == -1)
-		return policy_data_status(DIR_ERR, name, err);
+		return ctl_dir_status(DIR_ERR, name, err);
 	for (int i = 0; i < n && status == EX_OK; i++) {
 		cidr_format(&nets[i], text, sizeof(text));
 		rc = directory_network_add(ctl->directory, name, &nets[i],
@@ -149,10 +99,10 @@ network_add_all(struct ctl *ctl, const char *name, const struct cidr *nets,
 			ctl_error("network %s already has %s", name, text);
 			status = EX_DATAERR;
 		} else
-			status = policy_data_status(rc, name, err);
+			status = ctl_dir_status(rc, name, err);
 	}
 	if (status == EX_OK && db_commit(ctl->directory, &err) == -1)
-		status = policy_data_status(DIR_ERR, name, err);
+		status = ctl_dir_status(DIR_ERR, name, err);
 	if (status != EX_OK) {
 		db_rollback(ctl->directory);
 		ctl_error("network %s left unchanged", name);
@@ -216,7 +166,7 @@ network_del(struct ctl *ctl, int argc, char **argv)
 		ctl_error("network %s does not exist", name);
 		return EX_DATAERR;
 	}
-	if ((status = policy_data_status(rc, name, err)) == EX_OK)
+	if ((status = ctl_dir_status(rc, name, err)) == EX_OK)
 		printf("deleted %s%snetwork %s\n", argc == 3 ? text : "",
 		    argc == 3 ? " from " : "", name);
 	return status;
@@ -245,7 +195,7 @@ network_list(struct ctl *ctl, int argc, char **argv)
 		return EX_DATAERR;
 	if ((status = ctl_directory_open(ctl)) != EX_OK)
 		return status;
-	return policy_data_status(directory_network_list(ctl->directory,
+	return ctl_dir_status(directory_network_list(ctl->directory,
 	    argc == 2 ? name : NULL, network_print, NULL, &err), "networks",
 	    err);
 }
@@ -278,7 +228,7 @@ grant_args(int argc, char **argv, char user[ADDR_TEXT_MAX + 1],
 		ctl_error("usage: grant %s USER ADDRESS|@DOMAIN", argv[0]);
 		return EX_USAGE;
 	}
-	if (address_normalise(argv[1], user) == -1 ||
+	if (ctl_address_normalise(argv[1], user) == -1 ||
 	    pattern_normalise(argv[2], pattern) == -1)
 		return EX_DATAERR;
 	return EX_OK;
@@ -309,7 +259,7 @@ grant_add(struct ctl *ctl, int argc, char **argv)
 		ctl_error("%s may already send as %s", user, pattern);
 		return EX_DATAERR;
 	}
-	if ((status = policy_data_status(rc, pattern, err)) == EX_OK)
+	if ((status = ctl_dir_status(rc, pattern, err)) == EX_OK)
 		printf("%s may send as %s%s\n", user, pattern[0] == '@' ?
 		    "any address in " : "", pattern + (pattern[0] == '@'));
 	return status;
@@ -330,7 +280,7 @@ grant_del(struct ctl *ctl, int argc, char **argv)
 		ctl_error("%s has no grant for %s", user, pattern);
 		return EX_DATAERR;
 	}
-	if ((status = policy_data_status(rc, pattern, err)) == EX_OK)
+	if ((status = ctl_dir_status(rc, pattern, err)) == EX_OK)
 		printf("revoked %s's grant for %s\n", user, pattern);
 	return status;
 }
@@ -354,11 +304,11 @@ grant_list(struct ctl *ctl, int argc, char **argv)
 		ctl_error("usage: grant list [USER]");
 		return EX_USAGE;
 	}
-	if (argc == 2 && address_normalise(argv[1], user) == -1)
+	if (argc == 2 && ctl_address_normalise(argv[1], user) == -1)
 		return EX_DATAERR;
 	if ((status = ctl_directory_open(ctl)) != EX_OK)
 		return status;
-	return policy_data_status(directory_grant_list(ctl->directory,
+	return ctl_dir_status(directory_grant_list(ctl->directory,
 	    argc == 2 ? user : NULL, grant_print, NULL, &err), "grants", err);
 }
 
@@ -403,7 +353,7 @@ static int
 limit_args(char **argv, char user[ADDR_TEXT_MAX + 1],
     char name[DIR_NAME_MAX + 1])
 {
-	if (address_normalise(argv[1], user) == -1 ||
+	if (ctl_address_normalise(argv[1], user) == -1 ||
 	    name_normalise(argv[2], "limit", name) == -1)
 		return EX_DATAERR;
 	return EX_OK;
@@ -432,7 +382,7 @@ limit_set(struct ctl *ctl, int argc, char **argv)
 		ctl_error("user %s does not exist", user);
 		return EX_DATAERR;
 	}
-	if ((status = policy_data_status(rc, name, err)) == EX_OK)
+	if ((status = ctl_dir_status(rc, name, err)) == EX_OK)
 		printf("%s of %s is now %" PRId64 "\n", name, user, value);
 	return status;
 }
@@ -456,7 +406,7 @@ limit_del(struct ctl *ctl, int argc, char **argv)
 		ctl_error("%s has no value of its own for %s", user, name);
 		return EX_DATAERR;
 	}
-	if ((status = policy_data_status(rc, name, err)) == EX_OK)
+	if ((status = ctl_dir_status(rc, name, err)) == EX_OK)
 		printf("%s of %s now follows the rule files\n", name, user);
 	return status;
 }
@@ -480,11 +430,11 @@ limit_list(struct ctl *ctl, int argc, char **argv)
 		ctl_error("usage: limit list [USER]");
 		return EX_USAGE;
 	}
-	if (argc == 2 && address_normalise(argv[1], user) == -1)
+	if (argc == 2 && ctl_address_normalise(argv[1], user) == -1)
 		return EX_DATAERR;
 	if ((status = ctl_directory_open(ctl)) != EX_OK)
 		return status;
-	return policy_data_status(directory_limit_list(ctl->directory,
+	return ctl_dir_status(directory_limit_list(ctl->directory,
 	    argc == 2 ? user : NULL, limit_print, NULL, &err), "limits", err);
 }
 

@@ -52,19 +52,34 @@ dir_stmt(struct db *db, const char *sql, const char **error_r)
 	return st;
 }
 
+/*
+ * Run a statement of up to three text parameters (NULL binds SQL NULL):
+ * db_step_done()'s result.
+ */
+static int
+dir_run(struct db *db, const char *sql, const char *p1, const char *p2,
+    const char *p3, const char **error_r)
+{
+	const char *params[] = { p1, p2, p3 };
+	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
+	int n;
+
+	if (st == NULL)
+		return -1;
+	n = sqlite3_bind_parameter_count(st);
+	for (int i = 0; i < n && i < 3; i++)
+		db_bind_text(st, i + 1, params[i]);
+	return db_step_done(db, st, error_r);
+}
+
 int
 directory_domain_add(struct db *db, const char *name,
     enum dir_domain_kind kind, const char **error_r)
 {
 	static const char sql[] =
 	    "INSERT INTO domains (name, kind) VALUES (?1, ?2)";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, name);
-	db_bind_text(st, 2, dir_domain_kind_name(kind));
-	return dir_insert_result(db_step_done(db, st, error_r));
+	return dir_insert_result(dir_run(db, sql, name, dir_domain_kind_name(kind), NULL, error_r));
 }
 
 int
@@ -165,12 +180,9 @@ int
 directory_user_del(struct db *db, const char *address, const char **error_r)
 {
 	static const char sql[] = "DELETE FROM users WHERE address = ?1";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, address);
-	return dir_change_result(db, db_step_done(db, st, error_r));
+	return dir_change_result(db, dir_run(db, sql,
+	    address, NULL, NULL, error_r));
 }
 
 #define USER_COLUMNS \
@@ -233,13 +245,9 @@ directory_user_set_password(struct db *db, const char *address,
 	    "UPDATE users SET password = ?2,"
 	    " password_changed = CAST(strftime('%s', 'now') AS INTEGER)"
 	    " WHERE address = ?1";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, address);
-	db_bind_text(st, 2, hash);
-	return dir_change_result(db, db_step_done(db, st, error_r));
+	return dir_change_result(db, dir_run(db, sql,
+	    address, hash, NULL, error_r));
 }
 
 int
@@ -295,14 +303,8 @@ directory_alias_add(struct db *db, const char *address, const char *target,
 {
 	static const char sql[] =
 	    "INSERT INTO aliases (address, domain, target) VALUES (?1, ?2, ?3)";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, address);
-	db_bind_text(st, 2, addr_domain_part(address));
-	db_bind_text(st, 3, target);
-	return dir_insert_result(db_step_done(db, st, error_r));
+	return dir_insert_result(dir_run(db, sql, address, addr_domain_part(address), target, error_r));
 }
 
 int
@@ -312,13 +314,9 @@ directory_alias_del(struct db *db, const char *address, const char *target,
 	static const char sql[] =
 	    "DELETE FROM aliases WHERE address = ?1"
 	    " AND (?2 IS NULL OR target = ?2)";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, address);
-	db_bind_text(st, 2, target);
-	return dir_change_result(db, db_step_done(db, st, error_r));
+	return dir_change_result(db, dir_run(db, sql,
+	    address, target, NULL, error_r));
 }
 
 int
@@ -569,13 +567,9 @@ directory_grant_del(struct db *db, const char *user, const char *pattern,
 {
 	static const char sql[] =
 	    "DELETE FROM sender_grants WHERE user = ?1 AND pattern = ?2";
-	sqlite3_stmt *st = dir_stmt(db, sql, error_r);
 
-	if (st == NULL)
-		return DIR_ERR;
-	db_bind_text(st, 1, user);
-	db_bind_text(st, 2, pattern);
-	return dir_change_result(db, db_step_done(db, st, error_r));
+	return dir_change_result(db, dir_run(db, sql,
+	    user, pattern, NULL, error_r));
 }
 
 int

@@ -18,6 +18,17 @@ queue.db holds exactly those messages, envelope and body byte-exact.
 Run as root, the workers switch to nobody:nogroup (the state directory is
 chowned to them) so the privilege drop is exercised; otherwise the daemon
 runs as the current user.
+
+The policy file in force is policy/default.policy unless the instance is
+given another (policy="smarthost.policy", a name in policy/ or a path);
+with policy_edit (a function of the file's text) or policy_copy=True the
+instance runs on its own copy in the scratch directory, which
+write_policy() replaces (for a SIGHUP). setup (a function of the
+instance) runs after the standard directory.db data is in place and before
+the daemon starts, to add users, networks, grants and limits with ctl().
+Clients may bind a source address (source="127.0.0.2": any address of
+127.0.0.0/8 reaches a 127.0.0.1 listener), so tests can be several
+clients, or an untrusted one.
 """
 
 import base64
@@ -141,10 +152,16 @@ class Reply:
 class Raw:
 	"""A raw SMTP connection: bytes out exactly as given, replies parsed."""
 
-	def __init__(self, family, addr, timeout=IO_TIMEOUT):
+	def __init__(self, family, addr, timeout=IO_TIMEOUT, source=None):
 		self.sock = socket.socket(family, socket.SOCK_STREAM)
 		self.sock.settimeout(timeout)
-		self.sock.connect(addr)
+		try:
+			if source is not None:
+				self.sock.bind((source, 0))
+			self.sock.connect(addr)
+		except BaseException:
+			self.sock.close()
+			raise
 		self.buf = b""
 		self.timeout = timeout
 
@@ -269,7 +286,8 @@ RECEIVED_RE = re.compile(
 
 class Sluice:
 	def __init__(self, name, extra_conf=None, workers=None, ipv6=False,
-	    plain_submission=False, worker_deaths_ok=False):
+	    plain_submission=False, worker_deaths_ok=False, policy=None,
+	    policy_edit=None, policy_copy=False, setup=None):
 		self.name = name
 		self.extra_conf = dict(extra_conf or {})
 		if workers is not None:
@@ -278,6 +296,13 @@ class Sluice:
 		# A second submission listener with auth-plaintext, "plainsub".
 		self.plain_submission = plain_submission
 		self.worker_deaths_ok = worker_deaths_ok
+		policy = policy or "default.policy"
+		self.policy_source = policy if os.path.isabs(policy) else \
+		    os.path.join(TOP_SRCDIR, "policy", policy)
+		self.policy_edit = policy_edit
+		self.policy_copy = policy_copy or policy_edit is not None
+		self.policy_path = self.policy_source
+		self.setup = setup
 		self.proc = None
 		self.logf = None
 		self.dir = None
@@ -358,6 +383,15 @@ class Sluice:
 		self.sock_path = self.path("run", "smtp.sock")
 		os.mkdir(self.state)
 		os.mkdir(self.run_dir)
+		if self.policy_copy:
+			with open(self.policy_source) as f:
+				text = f.read()
+			if self.policy_edit is not None:
+				text = self.policy_edit(text)
+			os.mkdir(self.path("policy"))
+			self.policy_path = self.path("policy",
+			    os.path.basename(self.policy_source))
+			self.write_policy(text)
 		self._run(["openssl", "req", "-x509", "-newkey", "ec",
 		    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
 		    "-keyout", self.key, "-out", self.cert, "-days", "2",
@@ -376,6 +410,8 @@ class Sluice:
 		self.ctl("user", "add", DISABLED_USER, input=b"bob secret\n")
 		self.ctl("user", "disable", DISABLED_USER)
 		self.ctl("alias", "add", ALIAS, USER)
+		if self.setup is not None:
+			self.setup(self)
 		if self.root:
 			uid = pwd.getpwnam(self.user).pw_uid
 			gid = grp.getgrnam(self.group).gr_gid
@@ -418,8 +454,7 @@ class Sluice:
 		    "log_level = debug",
 		    "tls_cert = " + self.cert,
 		    "tls_key = " + self.key,
-		    "policy_file = " + os.path.join(TOP_SRCDIR, "policy",
-		    "default.policy"),
+		    "policy_file = " + self.policy_path,
 		    "listen = mx 127.0.0.1:%d" % ports["mx"],
 		    "listen = submission 127.0.0.1:%d" % ports["submission"],
 		    "listen = submissions 127.0.0.1:%d" % ports["submissions"],
@@ -435,6 +470,18 @@ class Sluice:
 		with open(tmp, "w") as f:
 			f.write("\n".join(lines) + "\n")
 		os.rename(tmp, self.conf)
+
+	def write_policy(self, text, name=None):
+		"""Replace (atomically) the instance's copy of the policy file, or
+		write another file (name) next to it, for includes."""
+		if not self.policy_copy:
+			raise TestFailure("write_policy needs policy_copy")
+		path = self.policy_path if name is None else \
+		    os.path.join(os.path.dirname(self.policy_path), name)
+		with open(path + ".new", "w") as f:
+			f.write(text)
+		os.rename(path + ".new", path)
+		return path
 
 	def set_conf(self, **extra):
 		"""Rewrite sluice.conf with these keys changed (same ports)."""
@@ -546,6 +593,53 @@ class Sluice:
 				return m
 			time.sleep(0.05)
 
+	def policy_lines(self, start=0, action=None):
+		"""The event=policy log lines after offset start, as dicts (stage,
+		action, rule, client, why, pid, sid), optionally of one action."""
+		out = []
+		for m in re.finditer(r"^\S+ sluiced\[(\d+)\]: \w+: sid=(\d+) "
+		    r"(?:qid=\S* )?event=policy stage=(\w+) action=(\w+) "
+		    r"rule=(\S+)(?: client=(\S+) why=(\"(?:[^\"\\]|\\.)*\"|\S+))?$",
+		    self.log()[start:], re.M):
+			d = dict(pid=int(m.group(1)), sid=m.group(2),
+			    stage=m.group(3), action=m.group(4), rule=m.group(5),
+			    client=m.group(6), why=m.group(7))
+			if action is None or d["action"] == action:
+				out.append(d)
+		return out
+
+	def session_of(self, r):
+		"""(worker pid, sid) of the session that serves raw TCP session r,
+		from the event=connect line that names its client port."""
+		port = r.sock.getsockname()[1]
+		m = self.wait_log(r"^\S+ sluiced\[(\d+)\]: \w+: sid=(\d+) "
+		    r"event=connect client=\S+ port=%d " % port, 5)
+		if m is None:
+			raise TestFailure("no event=connect line for port %d" % port)
+		return int(m.group(1)), m.group(2)
+
+	def worker_of(self, r):
+		return self.session_of(r)[0]
+
+	def check_refusal(self, r, reply, start, what):
+		"""The last policy refusal logged for session r after log offset
+		start names a rule (file:line) of the rule set in force whose
+		decision is the reply that r got (code, status and text)."""
+		_, sid = self.session_of(r)
+		lines = [d for d in self.policy_lines(start) if d["sid"] == sid and
+		    d["action"] != "accept"]
+		check(lines, "%s: the log has an event=policy refusal line" % what)
+		d = lines[-1]
+		stmt = rule_statement(d["rule"])
+		check(stmt is not None and stmt.startswith("at "), "%s: the log "
+		    "names rule %s, a rule of the file (%r)" % (what, d["rule"],
+		    stmt))
+		want = "%d %s \"%s\"" % (reply.code, reply.status,
+		    " ".join(reply.lines).split(" ", 1)[1])
+		check(stmt.endswith(want), "%s: rule %s decides %s" % (what,
+		    d["rule"], want))
+		return d
+
 	def dump_log(self):
 		print("---- daemon log (%s) ----" % self.log_path, flush=True)
 		text = self.log()
@@ -564,9 +658,9 @@ class Sluice:
 			return socket.AF_INET, ("127.0.0.1", self.ports["plainsub"])
 		return socket.AF_INET, ("127.0.0.1", self.ports[role])
 
-	def raw(self, role, greet=True, timeout=IO_TIMEOUT):
+	def raw(self, role, greet=True, timeout=IO_TIMEOUT, source=None):
 		family, addr = self.addr(role)
-		r = Raw(family, addr, timeout)
+		r = Raw(family, addr, timeout, source)
 		if role == "submissions":
 			r.starttls(self.ssl_context())
 		if greet:
@@ -580,9 +674,9 @@ class Sluice:
 		ctx.check_hostname = True
 		return ctx
 
-	def raw_tls(self, role="submission", ehlo="client.example"):
+	def raw_tls(self, role="submission", ehlo="client.example", source=None):
 		"""Raw session after EHLO, STARTTLS, EHLO (TLS on 465 already)."""
-		r = self.raw(role)
+		r = self.raw(role, source=source)
 		if role != "submissions":
 			r.cmd("EHLO " + ehlo)
 			rr = r.cmd("STARTTLS")
@@ -594,8 +688,9 @@ class Sluice:
 			raise TestFailure("EHLO after TLS: %r" % e)
 		return r
 
-	def raw_auth(self, role="submission", user=USER, password=PASSWORD):
-		r = self.raw_tls(role)
+	def raw_auth(self, role="submission", user=USER, password=PASSWORD,
+	    source=None):
+		r = self.raw_tls(role, source=source)
 		tok = base64.b64encode(b"\0" + user.encode() + b"\0" +
 		    password.encode()).decode()
 		a = r.cmd("AUTH PLAIN " + tok)
@@ -711,6 +806,29 @@ class Sluice:
 			rest = rest[hm.end():]
 		check_eq(rest, e.body, "%s: body byte-exact after the added "
 		    "header fields" % qid)
+
+
+def rule_statement(ref):
+	"""The text of the rule at ref ("FILE:LINE"), continuation lines
+	joined with single spaces and comments dropped; None if there is
+	none."""
+	path, _, line = ref.rpartition(":")
+	if not path or not line.isdigit():
+		return None
+	try:
+		with open(path) as f:
+			lines = f.read().split("\n")
+	except OSError:
+		return None
+	n = int(line) - 1
+	words = []
+	while 0 <= n < len(lines) and len(words) < 1000:
+		text = re.sub(r"(^|\s)#.*$", "", lines[n]).strip()
+		words.append(text)
+		if not re.search(r"(,|\[|\band|=>)$", text):
+			break
+		n += 1
+	return " ".join(w for w in words if w) or None
 
 
 def children_of(ppid):

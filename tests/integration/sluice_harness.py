@@ -870,6 +870,38 @@ def message(subject, text="Hello.\r\n", extra_headers=b""):
 	    b"@example.org>\r\n" + extra_headers + b"\r\n" + text)
 
 
+def message_from(subject, from_header, text="Hello.\r\n"):
+	"""message() with another From: field (None: no From: at all)."""
+	m = message(subject, text)
+	head = b"" if from_header is None else b"From: " + (from_header if
+	    isinstance(from_header, bytes) else from_header.encode()) + b"\r\n"
+	return head + m.split(b"\r\n", 1)[1]
+
+
+def auth_plain(user, password=PASSWORD):
+	"""The AUTH PLAIN command with an initial response."""
+	return "AUTH PLAIN " + base64.b64encode(b"\0" + user.encode() +
+	    b"\0" + password.encode()).decode()
+
+
+def send_mail(s, r, listener, sender, rcpts, body, what, **kw):
+	"""MAIL, each RCPT, DATA on session r, each checked to succeed; the
+	message is recorded as accepted (kw as for Sluice.accepted). Returns
+	its queue id."""
+	x = r.cmd("MAIL FROM:<%s>" % sender)
+	check(x.is_(250, "2.1.0"), "%s: MAIL FROM:<%s> (%r)" % (what, sender,
+	    x))
+	for a in rcpts:
+		x = r.cmd("RCPT TO:<%s>" % a)
+		check(x.is_(250, "2.1.5"), "%s: RCPT TO:<%s> (%r)" % (what, a, x))
+	x = r.cmd("DATA")
+	check_eq(x.code, 354, "%s: DATA" % what)
+	r.send(dot_stuff(body))
+	qid = s.accepted(r.reply(), listener, sender, rcpts, body, **kw)
+	check(True, "%s: queued as %s" % (what, qid))
+	return qid
+
+
 def dot_stuff(body):
 	"""What an SMTP client sends for body after DATA (body ends in CRLF)."""
 	out = re.sub(rb"(?m)^\.", b"..", body)

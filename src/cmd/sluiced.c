@@ -439,8 +439,8 @@ worker_spawn(struct master *m, struct worker_slot *slot)
 	slot->started = time(NULL);
 	slot->restart_at = 0;
 	if ((pid = fork()) == -1) {
-		log_msg(LOG_ERR, NULL, NULL, "event=fork-failed error=\"%s\"",
-		    strerror(errno));
+		log_msg(LOG_ERR, NULL, NULL, "event=fork-failed error=%s",
+		    log_quote_err(strerror(errno)));
 		slot->restart_at = time(NULL) + 1;
 		return;
 	}
@@ -572,8 +572,8 @@ master_reload(struct master *m)
 	log_msg(LOG_INFO, NULL, NULL, "event=reload");
 	if (generation_open(&next, &m->gen, m->config_path,
 	    m->gen.number + 1, &err) == -1) {
-		log_msg(LOG_ERR, NULL, NULL, "event=reload-failed error=\"%s\" "
-		    "note=\"the running configuration stays\"", err);
+		log_msg(LOG_ERR, NULL, NULL, "event=reload-failed error=%s "
+		    "note=\"the running configuration stays\"", log_quote_err(err));
 		return;
 	}
 	generation_close(&m->gen, &next);
@@ -719,8 +719,8 @@ main(int argc, char **argv)
 	log_open("sluiced", m.foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
 	    LOG_INFO);
 	if (generation_open(&m.gen, NULL, m.config_path, 1, &err) == -1) {
-		log_msg(LOG_ERR, NULL, NULL, "event=startup-failed error=\"%s\"",
-		    err);
+		log_msg(LOG_ERR, NULL, NULL, "event=startup-failed error=%s",
+		    log_quote_err(err));
 		fprintf(stderr, "sluiced: %s\n", err);
 		return EX_CONFIG;
 	}

@@ -424,6 +424,34 @@ counters_add(struct counters *c, const char *limit, const char *key,
 	return count;
 }
 
+void
+counters_sub(struct counters *c, const char *limit, const char *key,
+    int64_t window_secs, int64_t now, uint64_t n)
+{
+	struct counters_key k;
+	struct counters_slot ns;
+	size_t i;
+	bool found;
+
+	if (c == NULL || c->readonly || n == 0 ||
+	    !counters_args_ok(window_secs, now))
+		return;
+	counters_key_make(c, limit, key, &k);
+	if (counters_lock(c) == -1) {
+		counters_key_free(&k);
+		return;
+	}
+	i = counters_find(c->hdr, c->slots, &k, &found);
+	if (found) {
+		ns = c->slots[i];
+		slot_advance(&ns, window_secs, now);
+		ns.cur = ns.cur >= n ? ns.cur - n : 0;
+		counters_replace(c, i, &ns, true);
+	}
+	pthread_mutex_unlock(&c->hdr->lock);
+	counters_key_free(&k);
+}
+
 /*
  * Read-only handles cannot lock (the mutex is in the read-only mapping):
  * copy the slot between two equal, even sequence numbers. After too many

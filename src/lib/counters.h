@@ -83,6 +83,9 @@ void	 counters_close(struct counters **cp);
 uint64_t counters_add(struct counters *c, const char *limit, const char *key,
 	    int64_t window_secs, int64_t now, uint64_t n);
 /* The count at time now, 0 for a key never seen or expired. */
+/* Take back n events added in the current window (never below 0). */
+void	 counters_sub(struct counters *c, const char *limit, const char *key,
+	    int64_t window_secs, int64_t now, uint64_t n);
 uint64_t counters_get(const struct counters *c, const char *limit,
 	    const char *key, int64_t window_secs, int64_t now);
 

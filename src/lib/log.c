@@ -320,3 +320,11 @@ log_quote_str(struct buf *out, const char *s, size_t max)
 		len = max < SIZE_MAX ? strnlen(s, max + 1) : strlen(s);
 	return log_quote(out, s, len, max);
 }
+
+const char *
+log_quote_err(const char *s)
+{
+	static _Thread_local struct buf b;
+
+	return log_quote_str(&b, s != NULL ? s : "", 500);
+}

@@ -85,5 +85,11 @@ const char *log_quote(struct buf *out, const void *text, size_t len,
 	    size_t max);
 /* log_quote() of a C string. */
 const char *log_quote_str(struct buf *out, const char *s, size_t max);
+/*
+ * log_quote_str() into a buffer of the calling thread's own, for a value
+ * such as an error message: valid until the next call in the thread, so
+ * use it for one field of a line.
+ */
+const char *log_quote_err(const char *s);
 
 #endif

@@ -99,9 +99,17 @@ f_count(void *impl, const char *limit, const char *key, int64_t window,
     int64_t now)
 {
 	struct facts *fx = impl;
+	uint64_t n;
 
-	return fx->counters ? counters_get(fx->counters, limit, key, window,
-	    now) : 0;
+	if (fx->counters == NULL)
+		return 0;
+	n = counters_get(fx->counters, limit, key, window, now);
+	/* The event being decided was counted already: not by itself. */
+	for (size_t i = 0; i < fx->npending && n > 0; i++)
+		if (strcmp(fx->pending[i].limit, limit) == 0 &&
+		    strcmp(fx->pending[i].key, key) == 0)
+			return n - 1;
+	return n;
 }
 
 static void
@@ -153,21 +161,48 @@ facts_explain(struct facts *fx, const struct policy *p,
 struct count_ctx {
 	struct facts	*fx;
 	int64_t		 now;
+	bool		 pending;	/* remember what was counted */
 };
 
 static void
 count_one(void *arg, const char *limit, const char *key, int64_t window)
 {
 	struct count_ctx *cc = arg;
+	struct facts *fx = cc->fx;
 
-	counters_add(cc->fx->counters, limit, key, window, cc->now, 1);
+	counters_add(fx->counters, limit, key, window, cc->now, 1);
+	if (cc->pending && fx->npending < FACTS_PENDING_MAX) {
+		str_copy(fx->pending[fx->npending].limit, limit,
+		    sizeof(fx->pending[0].limit));
+		str_copy(fx->pending[fx->npending].key, key,
+		    sizeof(fx->pending[0].key));
+		fx->pending[fx->npending].window = window;
+		fx->npending++;
+	}
+}
+
+void
+facts_decide_event(struct facts *fx, const struct policy *p,
+    enum policy_event ev, const struct policy_input *in, int64_t now,
+    struct policy_decision *d)
+{
+	struct count_ctx cc = { fx, now, true };
+
+	fx->npending = 0;
+	if (fx->counters != NULL)
+		policy_limit_keys(p, ev, in, count_one, &cc);
+	facts_decide(fx, p, in, now, d);
+	for (size_t i = 0; i < fx->npending && d->action != POLICY_ACCEPT; i++)
+		counters_sub(fx->counters, fx->pending[i].limit,
+		    fx->pending[i].key, fx->pending[i].window, now, 1);
+	fx->npending = 0;
 }
 
 void
 facts_count(struct facts *fx, const struct policy *p, enum policy_event ev,
     const struct policy_input *in, int64_t now)
 {
-	struct count_ctx cc = { fx, now };
+	struct count_ctx cc = { fx, now, false };
 
 	if (fx->counters != NULL)
 		policy_limit_keys(p, ev, in, count_one, &cc);

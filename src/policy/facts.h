@@ -15,9 +15,12 @@
 
 #include <stdbool.h>
 
+#include "addr.h"
 #include "counters.h"
 #include "db.h"
 #include "policy.h"
+
+#define FACTS_PENDING_MAX	16
 
 struct facts {
 	struct db		*directory;
@@ -25,6 +28,13 @@ struct facts {
 	const char		*delimiter;	/* recipient_delimiter or "" */
 	bool			 failed;	/* a lookup failed */
 	char			 error[256];
+	/* Counted for the event being decided (facts_decide_event). */
+	struct {
+		char	 limit[POLICY_NAME_MAX + 1];
+		char	 key[ADDR_TEXT_MAX + 1];
+		int64_t	 window;
+	}			 pending[FACTS_PENDING_MAX];
+	size_t			 npending;
 };
 
 /* Evaluate in with p against these facts at time now. */
@@ -35,6 +45,16 @@ void	 facts_decide(struct facts *fx, const struct policy *p,
 void	 facts_explain(struct facts *fx, const struct policy *p,
 	    const struct policy_input *in, int64_t now,
 	    struct policy_decision *d, policy_trace_fn trace, void *ctx);
+/*
+ * Count ev first, then decide, and take the count back when the decision
+ * refuses: concurrent sessions in several workers see each other's
+ * events while they decide, so they can never pass a limit together, and
+ * a refused attempt does not count. The limits see the count without the
+ * event being decided.
+ */
+void	 facts_decide_event(struct facts *fx, const struct policy *p,
+	    enum policy_event ev, const struct policy_input *in, int64_t now,
+	    struct policy_decision *d);
 /* Count ev for every limit that counts it. */
 void	 facts_count(struct facts *fx, const struct policy *p,
 	    enum policy_event ev, const struct policy_input *in, int64_t now);

@@ -293,7 +293,6 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	str_copy(t->routes[t->nrcpts].route, d.route,
 	    sizeof(t->routes[t->nrcpts].route));
 	t->rcpts[t->nrcpts++] = r;
-	smtpd_count(s, POLICY_EV_RECIPIENT);
 	log_msg(LOG_INFO, s->sid, t->qid, "event=rcpt to=%s",
 	    log_quote_str(&s->scratch, to, 300));
 	smtpd_reply(s, 250, "2.1.5", "Ok");

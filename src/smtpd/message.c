@@ -259,14 +259,15 @@ message_from(struct smtpd_session *s, const struct data_result *r,
 	size_t n = 0;
 	char *hdr;
 
-	if (len == 0 || b == NULL)
+	/* A header too long to scan whole may hide a second From:. */
+	if (len == 0 || b == NULL || r->header_overflow)
 		return 0;
 	hdr = xmalloc(len);
 	if (msgbody_read(b, 0, hdr, len) != (ssize_t)len ||
 	    rfc5322_header_mailboxes(hdr, len, "From", from, max, &n,
 	    &err) != 0) {
 		log_msg(LOG_INFO, s->sid, s->txn->qid, "event=from-unusable "
-		    "error=\"%s\"", err);
+		    "error=%s", log_quote_err(err));
 		n = 0;
 	}
 	free(hdr);
@@ -326,7 +327,6 @@ smtpd_message_committed(struct smtpd_session *s, bool ok, const char *error)
 
 	smtpd_enter_state(s, SMTPD_STATE_READY);
 	if (ok) {
-		smtpd_count(s, POLICY_EV_MESSAGE);
 		log_msg(LOG_INFO, s->sid, t->qid, "event=queued from_listener=%s "
 		    "size=%llu nrcpt=%zu", s->listener->name,
 		    (unsigned long long)data_reader_result(&t->reader)->size,

@@ -428,8 +428,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_ERROR) && bufferevent_openssl_get_ssl(c->bev))
 		log_msg(LOG_NOTICE, NULL, NULL,
-		    "event=tls-error client=%s error=\"%s\"", c->client.addr,
-		    tls_error_string(err, sizeof(err)));
+		    "event=tls-error client=%s error=%s", c->client.addr,
+		    log_quote_err(tls_error_string(err, sizeof(err))));
 	if (c->session != NULL)
 		smtpd_session_eof(c->session);
 	conn_free(c);
@@ -548,13 +548,26 @@ conn_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 /* ---- the policy: decisions and counted events ------------------------ */
 
+/* The event each stage stands for, counted as it is decided. */
+static const int stage_event[POLICY_STAGE_COUNT] = {
+	[POLICY_CONNECT] = POLICY_EV_CONNECTION,
+	[POLICY_MAIL] = POLICY_EV_MESSAGE,
+	[POLICY_RCPT] = POLICY_EV_RECIPIENT,
+	[POLICY_DATA] = -1,
+};
+
 static void
 svc_policy(void *impl, const struct policy_input *in,
     struct policy_decision *d)
 {
 	struct worker *w = impl;
+	int ev = stage_event[in->stage];
 
-	facts_decide(&w->facts, w->a->policy, in, time(NULL), d);
+	if (ev >= 0)
+		facts_decide_event(&w->facts, w->a->policy, ev, in, time(NULL),
+		    d);
+	else
+		facts_decide(&w->facts, w->a->policy, in, time(NULL), d);
 }
 
 static void
@@ -618,7 +631,7 @@ svc_auth_start(void *impl, uint64_t sid, const char *user,
 	if (rc == DIR_ERR) {
 		/* Not the client's fault: 454, and no throttle counts it. */
 		log_msg(LOG_ERR, NULL, NULL, "event=directory-error "
-		    "error=\"%s\"", err);
+		    "error=%s", log_quote_err(err));
 		mem_wipe(j->password, strlen(j->password));
 		free(j->password);
 		free(j);
@@ -827,8 +840,9 @@ accept_error(struct evconnlistener *l, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)l;
-	log_msg(LOG_WARNING, NULL, NULL, "event=accept-failed error=\"%s\" "
-	    "sessions=%zu", evutil_socket_error_to_string(err), w->nconns);
+	log_msg(LOG_WARNING, NULL, NULL, "event=accept-failed error=%s "
+	    "sessions=%zu", log_quote_err(evutil_socket_error_to_string(err)),
+	    w->nconns);
 	for (size_t i = 0; i < w->a->nsockets; i++)
 		evconnlistener_disable(w->listeners[i].evl);
 	event_base_once(w->base, -1, EV_TIMEOUT, accept_resume, w, &pause);
@@ -902,7 +916,7 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	if ((w.base = event_base_new()) == NULL || worker_open(&w, &err) == -1 ||
 	    worker_listen(&w) == -1) {
 		log_msg(LOG_ERR, NULL, NULL, "event=worker-failed worker=%u "
-		    "error=\"%s\"", a->index, err ? err : "libevent");
+		    "error=%s", a->index, log_quote_err(err ? err : "libevent"));
 		worker_free(&w);
 		return 1;
 	}

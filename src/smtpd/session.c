@@ -248,7 +248,6 @@ smtpd_session_start(struct smtpd_session *s, const char *refuse_text)
 		smtpd_close(s);
 		return;
 	}
-	smtpd_count(s, POLICY_EV_CONNECTION);
 	smtpd_enter_state(s, SMTPD_STATE_GREETED);
 	smtpd_reply(s, 220, NULL, "%s ESMTP Sluice", host);
 }

@@ -38,10 +38,12 @@ struct queue_msg;
 struct smtpd_services {
 	void	*impl;
 	/* The policy's decision at a stage (src/policy); runs on the loop
-	 * (directory point reads and shared counters only). */
+	 * (directory point reads and shared counters only). The stage's
+	 * event (connection, message at MAIL, recipient) is counted in the
+	 * same step, whatever the decision. */
 	void	(*policy)(void *impl, const struct policy_input *in,
 		    struct policy_decision *d);
-	/* Count an event for the policy's rate limits. */
+	/* Count an event the stages do not (a failed login). */
 	void	(*count)(void *impl, enum policy_event ev,
 		    const struct policy_input *in);
 	/*

@@ -198,6 +198,7 @@ def nothing_queued_but_control(s, label):
 		    "FROM recipients")))
 	check_eq(rcpts, ["alice@example.org"], "%s: no recipient of a trick "
 	    "in queue.db" % label)
+	s.check_refusals_name_rules(label)
 	s.verify_queue()
 
 

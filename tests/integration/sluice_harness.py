@@ -32,6 +32,7 @@ clients, or an untrusted one.
 """
 
 import base64
+import contextlib
 import grp
 import os
 import pwd
@@ -303,6 +304,7 @@ class Sluice:
 		self.policy_copy = policy_copy or policy_edit is not None
 		self.policy_path = self.policy_source
 		self.setup = setup
+		self.extra_addrs = {}	# name: (family, address) for raw()
 		self.proc = None
 		self.logf = None
 		self.dir = None
@@ -577,6 +579,46 @@ class Sluice:
 			return []
 		return children_of(self.proc.pid)
 
+	def smtp_workers(self):
+		"""Pids of the running smtp workers of the current generation
+		(started, not retired by a reload, still children of the
+		master)."""
+		log = self.log()
+		kids = set(self.worker_pids())
+		retired = set(int(p) for p in re.findall(r"sluiced\[(\d+)\]: \w+: "
+		    r"event=worker-retiring ", log))
+		started = [int(p) for p in re.findall(r"event=worker-started "
+		    r"worker=\d+ pid=(\d+)", log)]
+		return sorted(p for p in set(started) if p in kids and p not in
+		    retired)
+
+	@contextlib.contextmanager
+	def only_worker(self, pid):
+		"""Within the block, only worker pid takes new connections: the
+		other smtp workers are stopped (SIGSTOP) and continued after it,
+		whatever happens. For tests that need sessions on given workers
+		(the kernel alone may hand every connection to one)."""
+		stopped = []
+		try:
+			for p in self.smtp_workers():
+				if p != pid:
+					os.kill(p, signal.SIGSTOP)
+					stopped.append(p)
+			for p in stopped:
+				for _ in range(200):
+					if proc_state(p) in ("T", None):
+						break
+					time.sleep(0.01)
+				else:
+					raise TestFailure("worker %d did not stop" % p)
+			yield
+		finally:
+			for p in stopped:
+				try:
+					os.kill(p, signal.SIGCONT)
+				except ProcessLookupError:
+					pass
+
 	def log(self):
 		try:
 			with open(self.log_path, "rb") as f:
@@ -597,7 +639,7 @@ class Sluice:
 		"""The event=policy log lines after offset start, as dicts (stage,
 		action, rule, client, why, pid, sid), optionally of one action."""
 		out = []
-		for m in re.finditer(r"^\S+ sluiced\[(\d+)\]: \w+: sid=(\d+) "
+		for m in re.finditer(r"^\S+ sluiced\[(\d+)\]: \w+: sid=([0-9a-f]+) "
 		    r"(?:qid=\S* )?event=policy stage=(\w+) action=(\w+) "
 		    r"rule=(\S+)(?: client=(\S+) why=(\"(?:[^\"\\]|\\.)*\"|\S+))?$",
 		    self.log()[start:], re.M):
@@ -608,15 +650,49 @@ class Sluice:
 				out.append(d)
 		return out
 
+	def check_refusals_name_rules(self, what):
+		"""Every policy refusal in the whole log names a rule as
+		FILE:LINE, and its why starts with the same reference. Returns how
+		many there were."""
+		raw = [l for l in self.log().splitlines() if " event=policy " in l
+		    and " action=accept " not in l]
+		lines = [d for d in self.policy_lines() if d["action"] != "accept"]
+		check_eq(len(lines), len(raw), "%s: every event=policy refusal "
+		    "line has the stage, action, rule, client, why fields" % what)
+		bad = [d for d in lines if not re.match(r"/\S+:\d+$", d["rule"])
+		    or not (d["why"] or "").startswith('"rule %s matched: ' %
+		    d["rule"])]
+		check_eq(bad, [], "%s: all %d policy refusals in the log name "
+		    "their rule as file:line" % (what, len(lines)))
+		return len(lines)
+
 	def session_of(self, r):
-		"""(worker pid, sid) of the session that serves raw TCP session r,
-		from the event=connect line that names its client port."""
-		port = r.sock.getsockname()[1]
-		m = self.wait_log(r"^\S+ sluiced\[(\d+)\]: \w+: sid=(\d+) "
-		    r"event=connect client=\S+ port=%d " % port, 5)
-		if m is None:
-			raise TestFailure("no event=connect line for port %d" % port)
-		return int(m.group(1)), m.group(2)
+		"""(worker pid, sid) of the session that serves raw session r,
+		from the event=connect line that names its client port (on the
+		local socket, which has no port: the last local session to
+		connect, so use it with one local session at a time)."""
+		if r.sock.family == socket.AF_UNIX:
+			m = re.findall(r"^\S+ sluiced\[(\d+)\]: \w+: sid=([0-9a-f]+) "
+			    r"event=connect client=local ", self.log(), re.M)
+			if not m:
+				raise TestFailure("no event=connect line for the "
+				    "local socket")
+			return int(m[-1][0]), m[-1][1]
+		# Ports are reused: the last connect from this address and port
+		# is this session's (its line comes before any reply).
+		addr, port = r.sock.getsockname()[:2]
+		pattern = re.compile(r"^\S+ sluiced\[(\d+)\]: \w+: "
+		    r"sid=([0-9a-f]+) event=connect client=%s port=%d " %
+		    (re.escape(addr), port), re.M)
+		deadline = time.monotonic() + 5
+		while True:
+			m = pattern.findall(self.log())
+			if m:
+				return int(m[-1][0]), m[-1][1]
+			if time.monotonic() > deadline:
+				raise TestFailure("no event=connect line for %s port %d"
+				    % (addr, port))
+			time.sleep(0.05)
 
 	def worker_of(self, r):
 		return self.session_of(r)[0]
@@ -650,6 +726,8 @@ class Sluice:
 
 	# ---- clients -------------------------------------------------------
 	def addr(self, role):
+		if role in self.extra_addrs:	# listeners a test added itself
+			return self.extra_addrs[role]
 		if role == "local":
 			return socket.AF_UNIX, self.sock_path
 		if role == "mx6":
@@ -831,6 +909,18 @@ def rule_statement(ref):
 	return " ".join(w for w in words if w) or None
 
 
+def wait_window(secs, need):
+	"""Rate counters count in fixed windows of secs seconds aligned to the
+	epoch, the previous window weighted down (src/lib/counters.h): a
+	burst that straddles a window edge counts one less. Before a test
+	that must see a limit reached exactly and takes up to need seconds,
+	wait (at most need seconds) for a window to start if this one ends
+	too soon."""
+	left = secs - time.time() % secs
+	if left < need:
+		time.sleep(left + 0.05)
+
+
 def children_of(ppid):
 	pids = []
 	for name in os.listdir("/proc")[:100000]:
@@ -846,6 +936,18 @@ def children_of(ppid):
 		if len(fields) > 1 and int(fields[1]) == ppid:
 			pids.append(int(name))
 	return sorted(pids)
+
+
+def proc_state(pid):
+	"""The state letter of pid from /proc/PID/stat (R, S, T...), or None
+	if it is gone."""
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			stat = f.read()
+	except OSError:
+		return None
+	fields = stat[stat.rfind(")") + 2:].split()
+	return fields[0] if fields else None
 
 
 def proc_uid(pid):

@@ -932,6 +932,9 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-started worker=%u pid=%d",
 	    a->index, (int)getpid());
 	event_base_dispatch(w.base);
+	/* Stopping anyway: a late SIGTERM must not kill the clean-up. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-stopped worker=%u",
 	    a->index);
 	worker_free(&w);

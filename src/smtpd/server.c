@@ -900,7 +900,7 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 {
 	struct worker w = { .a = a };
 	const char *err = NULL;
-	sigset_t none;
+	sigset_t mask;
 	size_t per_worker;
 
 	per_worker = ((size_t)a->cfg->smtp_max_connections + a->nworkers - 1) /
@@ -927,14 +927,17 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	event_add(w.ev_term, NULL);
 	event_add(w.ev_retire, NULL);
 	/* The master forks with signals blocked; they may come in now. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-started worker=%u pid=%d",
 	    a->index, (int)getpid());
 	event_base_dispatch(w.base);
-	/* Stopping anyway: a late SIGTERM must not kill the clean-up. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
+	/* Stopping anyway: a late SIGTERM must not kill the clean-up (and
+	 * freeing the signal events restores the default action). */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	log_msg(LOG_INFO, NULL, NULL, "event=worker-stopped worker=%u",
 	    a->index);
 	worker_free(&w);

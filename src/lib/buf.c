@@ -1,5 +1,10 @@
 /* buf: see buf.h. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -159,4 +164,50 @@ const char *
 buf_cstr(const struct buf *b)
 {
 	return b->data ? b->data : buf_empty;
+}
+
+int
+buf_read_file(struct buf *b, const char *path, size_t max,
+    const char **error_r)
+{
+	static _Thread_local char err[128];
+	struct stat sb;
+	ssize_t r = 0;
+	int fd;
+
+	buf_init(b, max + 1);	/* one byte more tells full from too long */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		*error_r = "not a regular file";
+		return -1;
+	}
+	while (b->len < b->max) {
+		size_t room = b->max - b->len;
+
+		room = room > 65536 ? 65536 : room;
+		buf_reserve(b, room);
+		r = read(fd, b->data + b->len, room);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		b->len += (size_t)r;
+		b->data[b->len] = '\0';
+	}
+	if (r == -1)
+		snprintf(err, sizeof(err), "cannot read: %s", strerror(errno));
+	else if (b->len > max)
+		snprintf(err, sizeof(err), "larger than %zu KiB", max / 1024);
+	close(fd);
+	if (r == -1 || b->len > max) {
+		buf_release(b);
+		*error_r = err;
+		return -1;
+	}
+	return 0;
 }

@@ -46,6 +46,14 @@ int	 buf_reserve(struct buf *b, size_t n);
 void	 buf_consume(struct buf *b, size_t n);
 void	 buf_truncate(struct buf *b, size_t len);
 void	 buf_reset(struct buf *b);
+/*
+ * Read a regular file of at most max bytes into b (which it initialises).
+ * Returns 0, or -1 with a reason in *error_r ("cannot open: ...", "not a
+ * regular file", "larger than N KiB"; valid until the next call in the
+ * thread), b released.
+ */
+int	 buf_read_file(struct buf *b, const char *path, size_t max,
+	    const char **error_r);
 /* Hand the storage to the caller as a NUL-terminated string. */
 char	*buf_steal(struct buf *b);
 const char *buf_cstr(const struct buf *b);

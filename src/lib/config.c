@@ -1064,42 +1064,10 @@ static int
 file_read(struct config *cfg, const char *path, struct buf *text,
     const char **error_r)
 {
-	struct stat sb;
-	ssize_t r = 0;
-	int fd;
+	const char *err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return config_error(cfg, error_r, "%s: cannot open: %s", path,
-		    strerror(errno));
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return config_error(cfg, error_r, "%s: not a regular file",
-		    path);
-	}
-	/* One byte more than allowed tells a full file from a long one. */
-	buf_init(text, CONFIG_FILE_MAX + 1);
-	while (text->len < text->max) {
-		size_t room = text->max - text->len;
-
-		room = room > 65536 ? 65536 : room;
-		buf_reserve(text, room);
-		r = read(fd, text->data + text->len, room);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		text->len += (size_t)r;
-		text->data[text->len] = '\0';
-	}
-	if (r == -1) {
-		close(fd);
-		return config_error(cfg, error_r, "%s: cannot read: %s", path,
-		    strerror(errno));
-	}
-	close(fd);
-	if (text->len > CONFIG_FILE_MAX)
-		return config_error(cfg, error_r, "%s: larger than %d KiB",
-		    path, CONFIG_FILE_MAX / 1024);
+	if (buf_read_file(text, path, CONFIG_FILE_MAX, &err) == -1)
+		return config_error(cfg, error_r, "%s: %s", path, err);
 	return 0;
 }
 

@@ -17,49 +17,6 @@
 #include "policy_int.h"
 #include "util.h"
 
-static int
-file_read(const char *path, struct buf *text, const char **error_r)
-{
-	struct stat sb;
-	ssize_t r = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		*error_r = "not a regular file";
-		return -1;
-	}
-	/* One byte more than allowed tells a full file from a long one. */
-	buf_init(text, POLICY_FILE_MAX + 1);
-	while (text->len < text->max) {
-		size_t room = text->max - text->len;
-
-		room = room > 65536 ? 65536 : room;
-		buf_reserve(text, room);
-		r = read(fd, text->data + text->len, room);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		text->len += (size_t)r;
-		text->data[text->len] = '\0';
-	}
-	close(fd);
-	if (r == -1) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (text->len > POLICY_FILE_MAX) {
-		*error_r = "larger than 1024 KiB";
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Name every included file by its real path, so that two spellings of
  * one file are one file to the cycle check.
@@ -84,7 +41,7 @@ include_read(void *ctx, const char *from, const char *path,
 		return -1;
 	}
 	free(joined);
-	if (file_read(real, &text, error_r) == -1) {
+	if (buf_read_file(&text, real, POLICY_FILE_MAX, error_r) == -1) {
 		buf_release(&text);
 		free(real);
 		return -1;

@@ -1,6 +1,8 @@
 /* Unit tests for buf: growth, bounds, formatting, consumption. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -151,4 +153,28 @@ Test(util, xasprintf_formats)
 
 	cr_assert_str_eq(s, "n=7");
 	free(s);
+}
+
+Test(buf, read_file_bounds_and_errors)
+{
+	char path[] = "/tmp/sluice-test-buf-XXXXXX";
+	struct buf b;
+	const char *err = NULL;
+	int fd = mkstemp(path);
+
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(write(fd, "0123456789", 10), 10);
+	close(fd);
+	cr_assert_eq(buf_read_file(&b, path, 10, &err), 0, "%s", err);
+	cr_assert_eq(b.len, 10);
+	cr_assert_str_eq(buf_cstr(&b), "0123456789");
+	buf_release(&b);
+	cr_assert_eq(buf_read_file(&b, path, 9, &err), -1, "one past max");
+	cr_assert(strstr(err, "larger than") != NULL, "%s", err);
+	cr_assert_null(b.data);
+	cr_assert_eq(buf_read_file(&b, "/tmp", 10, &err), -1);
+	cr_assert_str_eq(err, "not a regular file");
+	unlink(path);
+	cr_assert_eq(buf_read_file(&b, path, 10, &err), -1);
+	cr_assert(strstr(err, "cannot open") != NULL, "%s", err);
 }

@@ -103,12 +103,17 @@ f_count(void *impl, const char *limit, const char *key, int64_t window,
 
 	if (fx->counters == NULL)
 		return 0;
-	n = counters_get(fx->counters, limit, key, window, now);
-	/* The event being decided was counted already: not by itself. */
-	for (size_t i = 0; i < fx->npending && n > 0; i++)
+	/*
+	 * The event being decided was counted already: what counts is the
+	 * value our own atomic add produced, without the event itself, so
+	 * of two workers adding at once exactly one sees the limit reached.
+	 */
+	for (size_t i = 0; i < fx->npending; i++)
 		if (strcmp(fx->pending[i].limit, limit) == 0 &&
 		    strcmp(fx->pending[i].key, key) == 0)
-			return n - 1;
+			return fx->pending[i].count > 0 ?
+			    fx->pending[i].count - 1 : 0;
+	n = counters_get(fx->counters, limit, key, window, now);
 	return n;
 }
 
@@ -170,8 +175,11 @@ count_one(void *arg, const char *limit, const char *key, int64_t window)
 	struct count_ctx *cc = arg;
 	struct facts *fx = cc->fx;
 
-	counters_add(fx->counters, limit, key, window, cc->now, 1);
+	uint64_t n = counters_add(fx->counters, limit, key, window, cc->now,
+	    1);
+
 	if (cc->pending && fx->npending < FACTS_PENDING_MAX) {
+		fx->pending[fx->npending].count = n;
 		str_copy(fx->pending[fx->npending].limit, limit,
 		    sizeof(fx->pending[0].limit));
 		str_copy(fx->pending[fx->npending].key, key,

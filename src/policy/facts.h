@@ -33,6 +33,7 @@ struct facts {
 		char	 limit[POLICY_NAME_MAX + 1];
 		char	 key[ADDR_TEXT_MAX + 1];
 		int64_t	 window;
+		uint64_t count;		/* the count our add produced */
 	}			 pending[FACTS_PENDING_MAX];
 	size_t			 npending;
 };

@@ -33,12 +33,12 @@ struct tpool {
 
 	/* Everything below is guarded by lock. */
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 work_cv;	/* todo nonempty or stopping */
-	struct tpool_list	 todo;
+	pthread_cond_t		 work_cv;	/* a job waits, or stopping */
+	struct tpool_list	 waiting;
 	struct tpool_list	 finished;	/* waiting for the loop */
 	unsigned		 pending;	/* accepted, done not started */
 	bool			 wake_sent;	/* a byte is in the pipe */
-	bool			 stopping;	/* threads exit once todo is empty */
+	bool			 stopping;	/* threads exit when none waits */
 	bool			 closing;	/* submissions refused */
 };
 
@@ -103,10 +103,10 @@ tpool_worker(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (p->todo.head == NULL && !p->stopping)
+		while (p->waiting.head == NULL && !p->stopping)
 			pthread_cond_wait(&p->work_cv, &p->lock);
 		/* Stopping still drains the queue: accepted work runs. */
-		if ((job = tpool_list_pop(&p->todo)) == NULL)
+		if ((job = tpool_list_pop(&p->waiting)) == NULL)
 			break;
 		pthread_mutex_unlock(&p->lock);
 		job->work(job->arg);
@@ -280,7 +280,7 @@ tpool_submit(struct tpool *p, tpool_work_fn work, tpool_done_fn done,
 	else if (p->pending >= p->max_queued)
 		err = EAGAIN;
 	else {
-		tpool_list_push(&p->todo, job);
+		tpool_list_push(&p->waiting, job);
 		p->pending++;
 		pthread_cond_signal(&p->work_cv);
 	}

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "policy.h"
 #include "qid.h"
+#include "qmgr.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -47,8 +48,14 @@
 #define RESTART_PAUSE_MAX	60	/* seconds between restarts at worst */
 #define QUICK_DEATH_SECS	5	/* died this soon: back off */
 
+enum worker_kind {
+	WORKER_SMTP,
+	WORKER_QUEUE,
+};
+
 struct worker_slot {
 	pid_t		 pid;		/* 0: empty */
+	enum worker_kind kind;
 	unsigned	 node;		/* qid node, unique among live workers */
 	unsigned	 generation;
 	time_t		 started;
@@ -73,7 +80,7 @@ struct master {
 	const char		*config_path;
 	bool			 foreground;
 	struct generation	 gen;
-	struct worker_slot	 slots[MAX_WORKERS * 2];
+	struct worker_slot	 slots[(MAX_WORKERS + 1) * 2];
 	unsigned		 nworkers;
 	unsigned		 next_node;
 	char			*pidfile;
@@ -278,7 +285,7 @@ state_counters(const struct generation *g, const char **error_r)
 static int
 state_check(const struct generation *g, const char **error_r)
 {
-	static const char *const names[] = { "directory", "queue" };
+	static const char *const names[] = { "directory", "queue", "mail" };
 	char *path;
 	struct db *db;
 	int rc = 0;
@@ -292,6 +299,14 @@ state_check(const struct generation *g, const char **error_r)
 	path = xasprintf("%s/tmp", g->cfg.state_dir);
 	if (rc == 0 && mkdir(path, 0700) == -1 && errno != EEXIST) {
 		*error_r = "cannot create the spill directory state_dir/tmp";
+		rc = -1;
+	}
+	free(path);
+	/* Where sluice-mboxd's processes bind their new-mail sockets. */
+	path = xasprintf("%s/notify", g->cfg.run_dir);
+	mkdir(g->cfg.run_dir, 0755);
+	if (rc == 0 && mkdir(path, 0770) == -1 && errno != EEXIST) {
+		*error_r = "cannot create the directory run_dir/notify";
 		rc = -1;
 	}
 	free(path);
@@ -411,6 +426,17 @@ worker_child(struct master *m, struct worker_slot *slot)
 		exit(0);
 #endif
 	worker_drop_privileges(&m->gen);
+	if (slot->kind == WORKER_QUEUE) {
+		struct qmgr_args qa = { .cfg = &m->gen.cfg, .node = slot->node };
+
+#ifdef __linux__
+		prctl(PR_SET_NAME, "sluiced-queue");
+#endif
+		exit(qmgr_run(&qa));
+	}
+#ifdef __linux__
+	prctl(PR_SET_NAME, "sluiced-smtp");
+#endif
 	exit(smtpd_worker_run(&a));
 }
 
@@ -458,10 +484,11 @@ slot_free(struct master *m)
 	return NULL;
 }
 
+/* The smtp workers and one queue worker. */
 static void
 workers_start(struct master *m)
 {
-	for (unsigned i = 0; i < m->nworkers; i++) {
+	for (unsigned i = 0; i <= m->nworkers; i++) {
 		struct worker_slot *slot = slot_free(m);
 
 		if (slot == NULL) {
@@ -471,6 +498,7 @@ workers_start(struct master *m)
 			break;
 		}
 		memset(slot, 0, sizeof(*slot));
+		slot->kind = i < m->nworkers ? WORKER_SMTP : WORKER_QUEUE;
 		worker_spawn(m, slot);
 	}
 }
@@ -528,8 +556,12 @@ worker_reaped(struct master *m, pid_t pid, int status, bool stopping)
 		slot->restart_at = 0;
 		return;
 	}
-	/* A worker that dies right after starting would die again: pause. */
-	if (now - slot->started < QUICK_DEATH_SECS)
+	/* A worker that dies right after starting would die again: pause.
+	 * Not one killed from outside (an operator, the OOM killer): it
+	 * did nothing wrong, and mail waits while it is away. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		slot->pause = 0;
+	else if (now - slot->started < QUICK_DEATH_SECS)
 		slot->pause = slot->pause ? slot->pause * 2 : 1;
 	else
 		slot->pause = 0;

@@ -754,3 +754,17 @@ addr_domain_is_valid(const char *domain, size_t len)
 {
 	return domain_check((const unsigned char *)domain, len, false) == NULL;
 }
+
+bool
+addr_strip_detail(const char *delim, const char *address, char *out,
+    size_t size)
+{
+	const char *at = strrchr(address, '@'), *d;
+
+	if (delim == NULL || delim[0] == '\0' || at == NULL ||
+	    (d = memchr(address, delim[0], (size_t)(at - address))) == NULL ||
+	    d == address)
+		return false;
+	snprintf(out, size, "%.*s%s", (int)(d - address), address, at);
+	return true;
+}

@@ -154,4 +154,12 @@ bool	 addr_equal(const struct addr *a, const struct addr *b);
  */
 bool	 addr_domain_is_valid(const char *domain, size_t len);
 
+/*
+ * user+detail@domain -> user@domain (recipient_delimiter): into out when
+ * delim names a character that occurs in the local part after its first
+ * character. Returns false (out untouched) when there is no detail.
+ */
+bool	 addr_strip_detail(const char *delim, const char *address, char *out,
+	    size_t size);
+
 #endif

@@ -56,6 +56,7 @@ static const char *check_hostname(const char *, size_t);
 static const char *check_account(const char *, size_t);
 static const char *check_delimiter(const char *, size_t);
 static const char *check_postmaster(const char *, size_t);
+static const char *check_mailbox(const char *, size_t);
 
 static const char *const log_names[] = { "syslog", "stderr", NULL };
 static const char *const log_level_names[] = {
@@ -181,6 +182,17 @@ static const struct config_key config_keys[] = {
 	    "Delay after which the sender is warned; 0: never"),
 	K_INT(mbox_workers, "0", 0, 64,
 	    "POP3 and IMAP worker processes; 0: one per CPU"),
+	K_STRING(mailbox_sent, "Sent", 0, 200, check_mailbox,
+	    "Mailbox created with each user for sent mail (\\Sent); "
+	    "empty: none"),
+	K_STRING(mailbox_drafts, "Drafts", 0, 200, check_mailbox,
+	    "Mailbox created with each user for drafts (\\Drafts)"),
+	K_STRING(mailbox_trash, "Trash", 0, 200, check_mailbox,
+	    "Mailbox created with each user for deleted mail (\\Trash)"),
+	K_STRING(mailbox_junk, "Junk", 0, 200, check_mailbox,
+	    "Mailbox created with each user for spam (\\Junk)"),
+	K_STRING(mailbox_archive, "Archive", 0, 200, check_mailbox,
+	    "Mailbox created with each user for archived mail (\\Archive)"),
 };
 
 #define KEY_COUNT ARRAY_SIZE(config_keys)
@@ -393,6 +405,25 @@ check_postmaster(const char *s, size_t len)
 
 		if (c <= ' ' || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
 			return "is not a local part or address";
+	}
+	return NULL;
+}
+
+/* A mailbox name: printable, "/" separated, no empty level, not INBOX. */
+static const char *
+check_mailbox(const char *s, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	if (s[0] == '/' || s[len - 1] == '/' || memmem(s, len, "//", 2) ||
+	    (len == 5 && strncasecmp(s, "INBOX", 5) == 0))
+		return "is not a mailbox name (a/b/c, not INBOX)";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c == 0x7f || c == '%' || c == '*' || c == '"' ||
+		    c == '\\')
+			return "is not a mailbox name (no controls, % * \" \\)";
 	}
 	return NULL;
 }

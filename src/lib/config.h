@@ -124,6 +124,11 @@ struct config {
 	int64_t		 delay_warning;		/* 0: never warn */
 
 	int		 mbox_workers;		/* 0: one per CPU */
+	char		*mailbox_sent;		/* special-use mailboxes made */
+	char		*mailbox_drafts;	/* with each user; "": none */
+	char		*mailbox_trash;
+	char		*mailbox_junk;
+	char		*mailbox_archive;
 
 	/* private */
 	char		*error;

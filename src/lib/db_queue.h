@@ -130,5 +130,88 @@ int	 db_queue_body_read(struct db *db, const char *id, struct buf *out,
  */
 bool	 db_queue_in_transaction(struct db *db);
 
+/* ---- delivery (db_queue_sched.c) -------------------------------------- */
+
+/* A recipient due for delivery, with what its message's envelope says. */
+struct queue_due {
+	int64_t		 rcpt_id;
+	char		 message_id[QID_LEN + 1];
+	char		*address;
+	char		*orcpt;		/* NULL: none */
+	char		*route;		/* NULL: by domain */
+	unsigned	 notify;	/* QUEUE_NOTIFY_* bits, 0: not given */
+	int		 attempts;
+	int64_t		 next_attempt;
+};
+void	 queue_due_clear(struct queue_due *d);
+
+/* Return non-zero to stop the walk (the value is returned). */
+typedef int (*queue_due_cb)(const struct queue_due *d, void *arg);
+
+/*
+ * Recipients waiting (queued or deferred) whose next attempt is at or
+ * before now, of messages not held, in (next_attempt, id) order after the
+ * cursor (after_time, after_id), at most limit of them: an index range
+ * scan, so a large deferred queue costs nothing until it is due.
+ */
+int	 db_queue_due(struct db *db, int64_t now, int64_t after_time,
+	    int64_t after_id, size_t limit, queue_due_cb cb, void *arg,
+	    const char **error_r);
+/* When the next waiting recipient of an unheld message due after `after`
+ * is due; *when_r 0 when none. */
+int	 db_queue_next_due(struct db *db, int64_t after, int64_t *when_r,
+	    const char **error_r);
+
+/* A queued message's envelope, for delivery and notices. */
+struct queue_envelope {
+	char		 id[QID_LEN + 1];
+	int64_t		 arrived;
+	char		*sender;	/* "": null sender */
+	char		*kind;		/* mail, bounce, delay, success */
+	int64_t		 size;
+	bool		 smtputf8;
+	char		*body_type;
+	char		*dsn_ret;	/* NULL, FULL, HDRS */
+	char		*dsn_envid;
+};
+void	 queue_envelope_clear(struct queue_envelope *e);
+int	 db_queue_envelope_get(struct db *db, const char *id,
+	    struct queue_envelope *e, const char **error_r);
+
+/* The outcome of one delivery attempt for one recipient. */
+struct queue_outcome {
+	int64_t		 rcpt_id;
+	const char	*result;	/* delivered, relayed, deferred, failed */
+	const char	*status;	/* enhanced status code */
+	const char	*diagnostic;	/* reply or local reason */
+	int64_t		 started;	/* Unix seconds */
+	int64_t		 duration_ms;
+	int64_t		 next_attempt;	/* deferred: when to retry */
+	const char	*mx;		/* remote side; NULL for local */
+	const char	*ip;
+	int		 port;
+	const char	*dnssec;
+	const char	*tls_version;
+	const char	*tls_cipher;
+	const char	*dane;
+};
+
+/*
+ * Record o: the recipient's state, counters and last result, and an
+ * attempts row. Call inside a transaction (db_begin) with the others of
+ * the same batch.
+ */
+int	 db_queue_outcome(struct db *db, const struct queue_outcome *o,
+	    const char **error_r);
+
+/*
+ * Add address to message_id as a recipient expanded from the recipient
+ * parent_id (an alias), due now, unless the message already has that
+ * address. *added_r tells which.
+ */
+int	 db_queue_rcpt_expand(struct db *db, const char *message_id,
+	    int64_t parent_id, const char *address, unsigned notify,
+	    const char *orcpt, int64_t now, bool *added_r,
+	    const char **error_r);
 
 #endif

@@ -43,15 +43,12 @@ static bool
 f_rcpt_exists(void *impl, const char *address)
 {
 	struct facts *fx = impl;
-	const char *at = strrchr(address, '@'), *d;
 	char base[ADDR_TEXT_MAX + 1];
 	int rc = rcpt_exists_once(fx, address);
 
-	if (rc != 0 || fx->delimiter == NULL || fx->delimiter[0] == '\0' ||
-	    at == NULL || (d = memchr(address, fx->delimiter[0],
-	    (size_t)(at - address))) == NULL || d == address)
+	if (rc != 0 || !addr_strip_detail(fx->delimiter, address, base,
+	    sizeof(base)))
 		return rc > 0;
-	snprintf(base, sizeof(base), "%.*s%s", (int)(d - address), address, at);
 	return rcpt_exists_once(fx, base) > 0;
 }
 

@@ -278,6 +278,11 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	} else if (!smtpd_policy(s, POLICY_RCPT, &r.to, t->mail.size, NULL, 0,
 	    &d))
 		return;
+	if (s->listener->role == LISTENER_MX && s->env->svc->quota_full &&
+	    s->env->svc->quota_full(s->env->svc->impl, to, t->mail.size)) {
+		smtpd_reply(s, 452, "4.2.2", "Mailbox full, try again later");
+		return;
+	}
 	if (rcpt_duplicate(t, &r.to)) {
 		/* Stored once, delivered once: RFC 5321 3.3 lets us merge. */
 		smtpd_reply(s, 250, "2.1.5", "Ok");

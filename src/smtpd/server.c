@@ -32,10 +32,12 @@
 #include "db_queue.h"
 #include "facts.h"
 #include "log.h"
+#include "notify.h"
 #include "password.h"
 #include "qid.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 #include "tls.h"
 #include "tpool.h"
 #include "writer.h"
@@ -92,6 +94,11 @@ struct worker {
 	struct counters		*counters;	/* shared by all workers */
 	struct tpool		*pool;
 	struct queue_writer	*writer;
+	struct store		*store;		/* mail.db, for quotas */
+	int			 wake_fd;	/* to wake the queue worker */
+	char			*wake_path;
+	struct event		*ev_wake;	/* one wake-up per loop pass */
+	bool			 wake_pending;
 	struct auth_throttle	*throttle_addr;
 	struct auth_throttle	*throttle_user;
 	struct qid_gen		 qid;
@@ -658,11 +665,28 @@ struct queue_job {
 	uint64_t	 sid;
 };
 
+/* Mail was committed: the queue worker should look at once. */
+static void
+queue_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->wake_pending = false;
+	(void)notify_send(w->wake_fd, w->wake_path, "w", 1);
+}
+
 static void
 queue_done(void *arg, int result, const char *error)
 {
 	struct queue_job *j = arg;
 	struct conn *c = conn_find(j->w, j->sid);
+
+	if (result == 0 && !j->w->wake_pending) {
+		j->w->wake_pending = true;
+		event_active(j->w->ev_wake, EV_TIMEOUT, 0);
+	}
 
 	if (c != NULL && c->session != NULL && !c->closing)
 		smtpd_session_queue_done(c->session, result == 0, error);
@@ -688,6 +712,40 @@ static void
 svc_qid_next(void *impl, char out[QID_LEN + 1])
 {
 	qid_next(&((struct worker *)impl)->qid, out);
+}
+
+/* Over quota: usage at the quota, or no room for an announced size. */
+static bool
+svc_quota_full(void *impl, const char *address, uint64_t size)
+{
+	struct worker *w = impl;
+	char base[ADDR_TEXT_MAX + 1], *path;
+	uint64_t used = 0;
+	struct dir_user u;
+	const char *e;
+	int rc;
+
+	if ((rc = directory_user_get(w->directory, address, &u, &e)) ==
+	    DIR_NOTFOUND && addr_strip_detail(w->a->cfg->recipient_delimiter,
+	    address, base, sizeof(base)))
+		rc = directory_user_get(w->directory, base, &u, &e);
+	if (rc != DIR_OK)
+		return false;
+	if (u.quota > 0 && w->store == NULL) {
+		path = xasprintf("%s/mail.db", w->a->cfg->state_dir);
+		if (store_open(path, STORE_READONLY, &w->store, &e) != STORE_OK)
+			log_msg(LOG_ERR, NULL, NULL, "event=store-error error=%s",
+			    log_quote_err(e));
+		free(path);
+	}
+	/* Unknown usage: accept, delivery checks again. */
+	if (u.quota > 0 && w->store != NULL && store_user_usage(w->store,
+	    u.address, &used, &e) != STORE_OK)
+		used = 0;
+	rc = u.quota > 0 && (used >= (uint64_t)u.quota ||
+	    (size > 0 && used + size > (uint64_t)u.quota));
+	dir_user_clear(&u);
+	return rc;
 }
 
 static time_t
@@ -798,6 +856,9 @@ worker_open(struct worker *w, const char **error_r)
 	free(path);
 	if (w->writer == NULL)
 		return -1;
+	w->wake_fd = notify_sender();
+	w->wake_path = xasprintf("%s/queue.wake", cfg->run_dir);
+	w->ev_wake = event_new(w->base, -1, 0, queue_wake, w);
 	if ((w->pool = tpool_new(w->base, AUTH_POOL_THREADS,
 	    AUTH_POOL_QUEUE)) == NULL) {
 		*error_r = "cannot start the password thread pool";
@@ -878,10 +939,16 @@ worker_free(struct worker *w)
 				evconnlistener_free(w->listeners[i].evl);
 	free(w->listeners);
 	queue_writer_destroy(&w->writer);
+	if (w->ev_wake != NULL)
+		event_free(w->ev_wake);
+	if (w->wake_fd != -1)
+		close(w->wake_fd);
+	free(w->wake_path);
 	tpool_destroy(&w->pool);
 	auth_throttle_destroy(&w->throttle_addr);
 	auth_throttle_destroy(&w->throttle_user);
 	db_close(&w->directory);
+	store_close(&w->store);
 	counters_close(&w->counters);
 	free(w->dummy_hash);
 	free(w->spill_dir);
@@ -898,7 +965,7 @@ worker_free(struct worker *w)
 int
 smtpd_worker_run(const struct smtpd_worker_args *a)
 {
-	struct worker w = { .a = a };
+	struct worker w = { .a = a, .wake_fd = -1 };
 	const char *err = NULL;
 	sigset_t mask;
 	size_t per_worker;
@@ -911,7 +978,8 @@ smtpd_worker_run(const struct smtpd_worker_args *a)
 	/* Session ids are unique across workers too: logs mix them. */
 	w.next_sid = (uint64_t)a->index << 32;
 	w.svc = (struct smtpd_services){ &w, svc_policy, svc_count,
-	    svc_auth_start, svc_queue_submit, svc_qid_next, svc_now };
+	    svc_auth_start, svc_queue_submit, svc_qid_next, svc_now,
+	    svc_quota_full };
 	signal(SIGPIPE, SIG_IGN);
 	if ((w.base = event_base_new()) == NULL || worker_open(&w, &err) == -1 ||
 	    worker_listen(&w) == -1) {

@@ -60,6 +60,9 @@ struct smtpd_services {
 	int	(*queue_submit)(void *impl, uint64_t sid, struct queue_msg *m);
 	void	(*qid_next)(void *impl, char out[QID_LEN + 1]);
 	time_t	(*now)(void *impl);
+	/* Is address a local user over quota, or one a message of size
+	 * octets (0: not announced) cannot fit? May be NULL: never. */
+	bool	(*quota_full)(void *impl, const char *address, uint64_t size);
 };
 
 struct smtpd_io {

@@ -619,6 +619,67 @@ class Sluice:
 				except ProcessLookupError:
 					pass
 
+	def queue_worker(self):
+		"""Pid of the running queue worker (comm sluiced-queue), or
+		None."""
+		for p in self.worker_pids():
+			try:
+				with open("/proc/%d/comm" % p) as f:
+					if f.read().strip() == "sluiced-queue":
+						return p
+			except OSError:
+				pass
+		return None
+
+	def mail_db(self):
+		"""A read-only connection to mail.db, as an operator would open
+		it."""
+		return sqlite3.connect("file:%s?mode=ro" % self.path("state",
+		    "mail.db"), uri=True, timeout=10)
+
+	def rcpt_states(self, qid):
+		"""{address: (state, status, diagnostic)} of a queued message."""
+		with contextlib.closing(self.db()) as db:
+			return {a: (st, status, diag) for a, st, status, diag in
+			    db.execute("SELECT address, state, status, diagnostic "
+			    "FROM recipients WHERE message_id = ?", (qid,))}
+
+	def wait_final(self, qids, timeout=30.0, states=("delivered",
+	    "relayed", "failed"), local_only=False):
+		"""Wait until every recipient of each of qids is in one of
+		states (or, with "deferred" among them, tried at least once);
+		local_only: the recipients of example.org only."""
+		deadline = time.monotonic() + timeout
+		marks = ",".join("?" * len(states))
+		only = " AND address LIKE '%@example.org'" if local_only else ""
+		for _ in range(int(timeout * 20) + 1):
+			with contextlib.closing(self.db()) as db:
+				left = 0
+				for i in range(0, len(qids), 500):
+					part = list(qids[i:i + 500])
+					left += db.execute("SELECT count(*) FROM recipients "
+					    "WHERE message_id IN (%s) AND NOT (state IN (%s) "
+					    "AND attempts > 0)%s" % (",".join("?" * len(part)),
+					    marks, only), part + list(states)).fetchone()[0]
+			if left == 0:
+				return
+			if time.monotonic() > deadline:
+				break
+			time.sleep(0.05)
+		raise TestFailure("%d recipients of %d messages not final after "
+		    "%.0fs" % (left, len(qids), timeout))
+
+	def mailbox(self, owner, name="INBOX"):
+		"""[(uid, size, body)] of a mailbox, the stored copy as a client
+		sees it (prefix and shared body)."""
+		with contextlib.closing(self.mail_db()) as db:
+			rows = db.execute("SELECT m.uid, m.size, m.prefix, b.data "
+			    "FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id "
+			    "JOIN bodies b ON b.id = m.body_id WHERE x.owner = ? AND "
+			    "x.name = ? ORDER BY m.uid", (owner, name)).fetchall()
+		return [(uid, size, (prefix or "").encode() + bytes(data))
+		    for uid, size, prefix, data in rows]
+
 	def log(self):
 		try:
 			with open(self.log_path, "rb") as f:

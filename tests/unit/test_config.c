@@ -213,6 +213,13 @@ static const struct value_case value_cases[] = {
 	BAD("recipient_delimiter = ++", "must be empty or one of + - _ ="),
 	BAD("recipient_delimiter = x", "must be empty or one of + - _ ="),
 	BAD("recipient_delimiter = \"#\"", "must be empty or one of"),
+	OK("mailbox_sent = Lists/Sent", "mailbox_sent = Lists/Sent\n"),
+	OK("mailbox_junk = \"\"", "mailbox_junk = \"\"\n"),
+	BAD("mailbox_sent = inbox", "is not a mailbox name"),
+	BAD("mailbox_sent = /Sent", "is not a mailbox name"),
+	BAD("mailbox_trash = a//b", "is not a mailbox name"),
+	BAD("mailbox_trash = \"a*\"", "is not a mailbox name"),
+	BAD("mailbox_trash = \"50%\"", "is not a mailbox name"),
 	OK("postmaster = root@example.org", "postmaster = root@example.org\n"),
 	OK("postmaster = hostmaster", "postmaster = hostmaster\n"),
 	BAD("postmaster = \"a b\"", "is not a local part or address"),
@@ -498,7 +505,12 @@ Test(config, print_round_trip)
 	    "retry_min = 1m\n"
 	    "retry_max = 2h\n"
 	    "delay_warning = 0\n"
-	    "mbox_workers = 2\n";
+	    "mbox_workers = 2\n"
+	    "mailbox_sent = Sent Items\n"
+	    "mailbox_drafts = Entw\xc3\xbcrfe\n"
+	    "mailbox_trash = Deleted/Items\n"
+	    "mailbox_junk =\n"
+	    "mailbox_archive = Archives\n";
 	struct config cfg, def;
 	const char *err = NULL;
 	char *all, *diff;

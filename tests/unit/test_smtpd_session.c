@@ -115,6 +115,14 @@ fake_now(void *impl)
 	return 1790000000;
 }
 
+/* "alice" is full for messages over 1000 octets; nobody else is. */
+static bool
+fake_quota_full(void *impl, const char *address, uint64_t size)
+{
+	(void)impl;
+	return strcmp(address, "alice@example.org") == 0 && size > 1000;
+}
+
 static void
 io_write(void *ctx, const void *data, size_t len)
 {
@@ -172,7 +180,7 @@ start(const char *spec, bool tls_available, bool tls_active)
 	cr_assert_eq(listener_parse(spec, strlen(spec), &F.listener, &err), 0,
 	    "%s", err);
 	F.svc = (struct smtpd_services){ NULL, fake_policy, fake_count,
-	    fake_auth, fake_queue, fake_qid, fake_now };
+	    fake_auth, fake_queue, fake_qid, fake_now, fake_quota_full };
 	load_default_policy();
 	F.env = (struct smtpd_env){ &F.cfg, &F.svc, tls_available, "/tmp",
 	    NULL, NULL };
@@ -342,6 +350,16 @@ Test(session, builtin_recipient_rule_on_mx)
 	expect(say("RCPT TO:<anyone@partner.example>\r\n"), "250 2.1.5");
 	expect(say("RCPT TO:<team@example.org>\r\n"), "250 2.1.5");
 	expect(say("RCPT TO:<Postmaster>\r\n"), "250 2.1.5");
+}
+
+Test(session, over_quota_is_452_at_rcpt_on_mx_only)
+{
+	start("mx 127.0.0.1:25", false, false);
+	say("EHLO c.example\r\nMAIL FROM:<x@remote.example> SIZE=5000\r\n");
+	expect(say("RCPT TO:<alice@example.org>\r\n"), "452 4.2.2");
+	expect(say("RCPT TO:<team@example.org>\r\n"), "250 2.1.5");
+	say("RSET\r\nMAIL FROM:<x@remote.example> SIZE=500\r\n");
+	expect(say("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5");
 }
 
 Test(session, submission_requires_auth_and_tls)

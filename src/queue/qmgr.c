@@ -1,0 +1,465 @@
+/* qmgr: see qmgr.h. */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "db.h"
+#include "db_directory.h"
+#include "db_queue.h"
+#include "local.h"
+#include "log.h"
+#include "notify.h"
+#include "qmgr.h"
+#include "tpool.h"
+#include "util.h"
+
+#define SCAN_PAGE		256	/* due recipients read at a time */
+#define BATCH_MESSAGES_MAX	64	/* messages handed over at a time */
+#define IDLE_CHECK_SECS		60	/* look anyway after this long */
+#define LOCK_RETRY_MS		200
+#define LOOP_BUSY_MS		200	/* the loop's reads wait this long */
+
+/* The due recipients of one message, for the delivery thread. */
+struct batch_msg {
+	char		 id[QID_LEN + 1];
+	struct queue_due *rcpts;
+	size_t		 n, alloc;
+};
+
+struct batch {
+	struct qmgr	*q;
+	struct batch_msg *msgs;
+	size_t		 n;
+	bool		 full;		/* more may be due: scan again */
+	time_t		 now;
+	struct local_report rep;
+	int		 failures;
+};
+
+struct qmgr {
+	const struct qmgr_args	*a;
+	struct event_base	*base;
+	struct db		*queue;		/* the loop's reads */
+	struct db		*directory;
+	struct tpool		*pool;		/* the delivery thread */
+	struct local_agent	*agent;		/* used on that thread only */
+	int			 lock_fd;
+	int			 wake_fd;
+	struct event		*ev_wake, *ev_timer, *ev_lock;
+	struct event		*ev_term, *ev_retire;
+	bool			 locked, busy, again, stopping;
+	int64_t			*parked;	/* remote recipient ids, sorted */
+	size_t			 nparked, parked_alloc;
+};
+
+static void qmgr_scan(struct qmgr *q);
+
+/* ---- remote recipients wait ---------------------------------------- */
+
+static size_t
+parked_find(const struct qmgr *q, int64_t id, bool *found)
+{
+	size_t lo = 0, hi = q->nparked;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (q->parked[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < q->nparked && q->parked[lo] == id;
+	return lo;
+}
+
+/* Park id; false when it was parked already. */
+static bool
+parked_add(struct qmgr *q, int64_t id)
+{
+	bool found;
+	size_t at = parked_find(q, id, &found);
+
+	if (found)
+		return false;
+	if (q->nparked == q->parked_alloc) {
+		q->parked_alloc = q->parked_alloc ? q->parked_alloc * 2 : 64;
+		q->parked = xreallocarray(q->parked, q->parked_alloc,
+		    sizeof(*q->parked));
+	}
+	memmove(&q->parked[at + 1], &q->parked[at],
+	    (q->nparked - at) * sizeof(*q->parked));
+	q->parked[at] = id;
+	q->nparked++;
+	return true;
+}
+
+/* ---- routing ------------------------------------------------------ */
+
+/* Local delivery for it? (No: the remote transport's.) */
+static bool
+route_is_local(struct qmgr *q, const struct queue_due *d)
+{
+	enum dir_domain_kind kind = DIR_DOMAIN_NONE;
+	const char *at, *e;
+
+	if (d->route != NULL)
+		return strcmp(d->route, "local") == 0;
+	if ((at = strrchr(d->address, '@')) == NULL)
+		return false;
+	if (directory_domain_kind(q->directory, at + 1, &kind, &e) == DIR_ERR)
+		/* The local agent looks again and defers if it must. */
+		return true;
+	return kind == DIR_DOMAIN_LOCAL;
+}
+
+/* ---- batches ------------------------------------------------------ */
+
+static void
+batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		for (size_t j = 0; j < b->msgs[i].n; j++)
+			queue_due_clear(&b->msgs[i].rcpts[j]);
+		free(b->msgs[i].rcpts);
+	}
+	free(b->msgs);
+	free(b);
+}
+
+static struct batch_msg *
+batch_msg(struct batch *b, const char *id)
+{
+	struct batch_msg *m;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->msgs[i].id, id) == 0)
+			return &b->msgs[i];
+	if (b->n == BATCH_MESSAGES_MAX)
+		return NULL;
+	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	m = &b->msgs[b->n++];
+	memset(m, 0, sizeof(*m));
+	str_copy(m->id, id, sizeof(m->id));
+	return m;
+}
+
+/* Take over d's strings into the batch. */
+static void
+batch_add(struct batch_msg *m, struct queue_due *d)
+{
+	if (m->n == m->alloc) {
+		m->alloc = m->alloc ? m->alloc * 2 : 4;
+		m->rcpts = xreallocarray(m->rcpts, m->alloc, sizeof(*m->rcpts));
+	}
+	m->rcpts[m->n++] = *d;
+	memset(d, 0, sizeof(*d));
+}
+
+struct scan {
+	struct qmgr	*q;
+	struct batch	*b;
+	int64_t		 cursor_time, cursor_id;
+	size_t		 rows;
+};
+
+static int
+scan_row(const struct queue_due *d, void *arg)
+{
+	struct scan *s = arg;
+	struct queue_due copy = *d;
+	struct batch_msg *m;
+	bool found;
+
+	s->rows++;
+	s->cursor_time = d->next_attempt;
+	s->cursor_id = d->rcpt_id;
+	(void)parked_find(s->q, d->rcpt_id, &found);
+	if (found)
+		return 0;
+	if (!route_is_local(s->q, d)) {
+		parked_add(s->q, d->rcpt_id);
+		log_msg(LOG_NOTICE, NULL, d->message_id, "event=remote-waiting "
+		    "to=%s note=\"remote delivery is not in this version\"",
+		    d->address);
+		return 0;
+	}
+	if ((m = batch_msg(s->b, d->message_id)) == NULL) {
+		s->b->full = true;
+		return 1;
+	}
+	/* The walk clears d after the callback: keep copies. */
+	copy.address = xstrdup(d->address);
+	copy.orcpt = d->orcpt ? xstrdup(d->orcpt) : NULL;
+	copy.route = d->route ? xstrdup(d->route) : NULL;
+	batch_add(m, &copy);
+	return 0;
+}
+
+/* ---- the delivery thread ------------------------------------------ */
+
+static void
+batch_work(void *arg)
+{
+	struct batch *b = arg;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (local_deliver(b->q->agent, b->msgs[i].id, b->msgs[i].rcpts,
+		    b->msgs[i].n, b->now, &b->rep) == -1)
+			b->failures++;
+}
+
+static void
+qmgr_arm_timer(struct qmgr *q, time_t now)
+{
+	struct timeval tv = { IDLE_CHECK_SECS, 0 };
+	int64_t when = 0;
+	const char *e;
+
+	if (db_queue_next_due(q->queue, now, &when, &e) != QUEUE_OK)
+		log_msg(LOG_ERR, NULL, NULL, "event=queue-read-failed "
+		    "error=%s", log_quote_err(e));
+	else if (when > 0 && when - now < IDLE_CHECK_SECS)
+		tv.tv_sec = when - now;
+	evtimer_add(q->ev_timer, &tv);
+}
+
+static void
+batch_done(void *arg)
+{
+	struct batch *b = arg;
+	struct qmgr *q = b->q;
+	/* Notices the batch queued are due at once too. */
+	bool more = b->full || q->again || b->rep.notices > 0;
+
+	q->busy = false;
+	q->again = false;
+	log_msg(LOG_DEBUG, NULL, NULL, "event=batch messages=%zu delivered=%zu "
+	    "deferred=%zu failed=%zu notices=%zu", b->n, b->rep.delivered,
+	    b->rep.deferred, b->rep.failed, b->rep.notices);
+	/* A batch that could not be recorded is retried by the timer, not
+	 * at once: the database is in trouble. */
+	if (b->failures > 0)
+		more = false;
+	batch_free(b);
+	if (q->stopping) {
+		event_base_loopexit(q->base, NULL);
+		return;
+	}
+	if (more)
+		qmgr_scan(q);
+	else
+		qmgr_arm_timer(q, time(NULL));
+}
+
+/* ---- scanning ----------------------------------------------------- */
+
+static int
+scan_pages(struct qmgr *q, struct scan *s, time_t now)
+{
+	const char *e;
+
+	do {
+		s->rows = 0;
+		if (db_queue_due(q->queue, now, s->cursor_time, s->cursor_id,
+		    SCAN_PAGE, scan_row, s, &e) == QUEUE_ERR) {
+			log_msg(LOG_ERR, NULL, NULL, "event=queue-read-failed "
+			    "error=%s", log_quote_err(e));
+			return -1;
+		}
+	} while (s->rows == SCAN_PAGE && !s->b->full);
+	return 0;
+}
+
+static void
+qmgr_scan(struct qmgr *q)
+{
+	time_t now = time(NULL);
+	struct scan s = { q, NULL, 0, 0, 0 };
+
+	if (!q->locked || q->stopping)
+		return;
+	if (q->busy) {
+		q->again = true;
+		return;
+	}
+	evtimer_del(q->ev_timer);
+	s.b = xcalloc(1, sizeof(*s.b));
+	s.b->q = q;
+	s.b->now = now;
+	if (scan_pages(q, &s, now) == -1 || s.b->n == 0) {
+		batch_free(s.b);
+		qmgr_arm_timer(q, now);
+		return;
+	}
+	if (tpool_submit(q->pool, batch_work, batch_done, s.b) == -1) {
+		batch_free(s.b);
+		qmgr_arm_timer(q, now);
+		return;
+	}
+	q->busy = true;
+}
+
+/* ---- events ------------------------------------------------------- */
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	notify_drain(fd);
+	qmgr_scan(arg);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	qmgr_scan(arg);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct qmgr *q = arg;
+
+	(void)what;
+	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopping signal=%d busy=%d",
+	    (int)sig, q->busy);
+	q->stopping = true;
+	if (!q->busy)
+		event_base_loopexit(q->base, NULL);
+}
+
+/* One queue worker at a time: wait for the lock, then start. */
+static void
+on_lock(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *q = arg;
+	struct timeval retry = { 0, LOCK_RETRY_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (flock(q->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		evtimer_add(q->ev_lock, &retry);
+		return;
+	}
+	q->locked = true;
+	log_msg(LOG_INFO, NULL, NULL, "event=queue-started pid=%d",
+	    (int)getpid());
+	qmgr_scan(q);
+}
+
+/* ---- start and stop ----------------------------------------------- */
+
+static int
+qmgr_open(struct qmgr *q, const char **error_r)
+{
+	const struct config *cfg = q->a->cfg;
+	char *path;
+	int rc;
+
+	path = xasprintf("%s/queue.lock", cfg->state_dir);
+	q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (q->lock_fd == -1) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	path = xasprintf("%s/queue.db", cfg->state_dir);
+	rc = db_open(path, "queue", 0, &q->queue, error_r);
+	free(path);
+	if (rc == -1)
+		return -1;
+	db_set_busy_timeout(q->queue, LOOP_BUSY_MS);
+	path = xasprintf("%s/directory.db", cfg->state_dir);
+	rc = db_open(path, "directory", DB_READONLY, &q->directory, error_r);
+	free(path);
+	if (rc == -1)
+		return -1;
+	db_set_busy_timeout(q->directory, LOOP_BUSY_MS);
+	if ((q->agent = local_agent_new(cfg, q->a->node, error_r)) == NULL)
+		return -1;
+	if ((q->pool = tpool_new(q->base, 1, 1)) == NULL) {
+		*error_r = "cannot start the delivery thread";
+		return -1;
+	}
+	path = xasprintf("%s/queue.wake", cfg->run_dir);
+	q->wake_fd = notify_listen(path, error_r);
+	free(path);
+	return q->wake_fd == -1 ? -1 : 0;
+}
+
+static void
+qmgr_events(struct qmgr *q)
+{
+	q->ev_wake = event_new(q->base, q->wake_fd, EV_READ | EV_PERSIST,
+	    on_wake, q);
+	q->ev_timer = evtimer_new(q->base, on_timer, q);
+	q->ev_lock = evtimer_new(q->base, on_lock, q);
+	q->ev_term = evsignal_new(q->base, SIGTERM, on_stop, q);
+	q->ev_retire = evsignal_new(q->base, SIGUSR1, on_stop, q);
+	event_add(q->ev_wake, NULL);
+	event_add(q->ev_term, NULL);
+	event_add(q->ev_retire, NULL);
+	event_active(q->ev_lock, EV_TIMEOUT, 0);
+}
+
+static void
+qmgr_free(struct qmgr *q)
+{
+	struct event *evs[] = { q->ev_wake, q->ev_timer, q->ev_lock,
+	    q->ev_term, q->ev_retire };
+
+	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+	tpool_destroy(&q->pool);
+	local_agent_free(&q->agent);
+	db_close(&q->queue);
+	db_close(&q->directory);
+	if (q->wake_fd != -1)
+		close(q->wake_fd);
+	if (q->lock_fd != -1)
+		close(q->lock_fd);
+	free(q->parked);
+	if (q->base != NULL)
+		event_base_free(q->base);
+}
+
+int
+qmgr_run(const struct qmgr_args *a)
+{
+	struct qmgr q = { .a = a, .lock_fd = -1, .wake_fd = -1 };
+	const char *err = "libevent";
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((q.base = event_base_new()) == NULL || qmgr_open(&q, &err) == -1) {
+		log_msg(LOG_ERR, NULL, NULL, "event=queue-failed error=%s",
+		    log_quote_err(err));
+		qmgr_free(&q);
+		return 1;
+	}
+	qmgr_events(&q);
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	event_base_dispatch(q.base);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopped");
+	qmgr_free(&q);
+	return 0;
+}

@@ -73,7 +73,7 @@ def multipart():
 	return msg, bs
 
 
-def submit(s, sender, rcpts, body):
+def submit(s, sender, rcpts, body, rcpt_options=()):
 	"""Send through port 587 with STARTTLS and AUTH (smtplib); the queue
 	id from the 250 reply."""
 	c = smtplib.SMTP("127.0.0.1", s.ports["submission"], timeout=10)
@@ -82,7 +82,7 @@ def submit(s, sender, rcpts, body):
 		c.login(H.USER, H.PASSWORD)
 		c.mail(sender)
 		for r in rcpts:
-			code, _ = c.rcpt(r)
+			code, _ = c.rcpt(r, list(rcpt_options))
 			check_eq(code, 250, "RCPT %s" % r)
 		code, reply = c.data(body)
 		check_eq(code, 250, "DATA")
@@ -222,6 +222,24 @@ def check_bounces(s):
 	    1)[1].split(b"--", 1)[0], "the delivered recipient is not in it")
 
 
+def check_success_notice(s):
+	"""NOTIFY=SUCCESS: the sender hears of the delivery (RFC 3461), once,
+	as an RFC 3464 report with action delivered."""
+	qid = submit(s, H.USER, ["dave@example.org"], H.message("notify me"),
+	    rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;dave@example.org"])
+	s.wait_final([qid])
+	found = []
+	for _ in range(100):
+		found = bounces_for(s, qid)
+		if found:
+			break
+		time.sleep(0.05)
+	check_eq(len(found), 1, "one success notice reached alice")
+	check(b"Action: delivered" in found[0] and b"Status: 2.0.0" in
+	    found[0] and b"Original-Recipient: rfc822;dave@example.org" in
+	    found[0], "it says delivered, 2.0.0, with the ORCPT")
+
+
 def check_quota(s):
 	small = H.message("small", "x" * 100 + "\r\n")
 	qid = submit(s, H.USER, ["tiny@example.org"], small)
@@ -261,6 +279,7 @@ def run():
 		check_fanout(s)
 		check_detail_and_remote(s)
 		check_bounces(s)
+		check_success_notice(s)
 		check_quota(s)
 		check(len(s.mailbox("alice@example.org")) >= 2,
 		    "alice has the fan-out copy and a bounce")

@@ -1,5 +1,6 @@
 /* log: see log.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -321,10 +322,30 @@ log_quote_str(struct buf *out, const char *s, size_t max)
 	return log_quote(out, s, len, max);
 }
 
+static pthread_key_t quote_key;
+static pthread_once_t quote_once = PTHREAD_ONCE_INIT;
+
+static void
+quote_buf_free(void *p)
+{
+	buf_release(p);
+}
+
+static void
+quote_key_make(void)
+{
+	(void)pthread_key_create(&quote_key, quote_buf_free);
+}
+
 const char *
 log_quote_err(const char *s)
 {
 	static _Thread_local struct buf b;
 
+	/* Registered so that a thread that ends frees its buffer. */
+	if (b.data == NULL) {
+		(void)pthread_once(&quote_once, quote_key_make);
+		(void)pthread_setspecific(quote_key, &b);
+	}
 	return log_quote_str(&b, s != NULL ? s : "", 500);
 }

@@ -383,8 +383,8 @@ ap_addr_spec(struct aparse *ap)
 
 	for (ap_next(ap); ap_word(ap); ap_next(ap)) {
 		/* Obsolete CFWS is allowed around dots, not elsewhere. */
-		if (host.len > 0 && ap->t.ws && host.data[host.len - 1] != '.' &&
-		    ap->t.s[0] != '.')
+		if (host.len > 0 && ap->t.ws &&
+		    host.data[host.len - 1] != '.' && ap->t.s[0] != '.')
 			break;
 		atok_append(&host, &ap->t);
 	}
@@ -682,8 +682,8 @@ bs_multipart(struct bs *bs, const struct mime_part *p)
 
 	buf_append_byte(bs->out, '(');
 	if (p->children == NULL)
-		buf_append_str(bs->out, bs->ext ? EMPTY_PART " NIL NIL NIL NIL)" :
-		    EMPTY_PART ")");
+		buf_append_str(bs->out, bs->ext ?
+		    EMPTY_PART " NIL NIL NIL NIL)" : EMPTY_PART ")");
 	for (c = p->children; c != NULL; c = c->next)
 		bs_part(bs, c);
 	buf_append_byte(bs->out, ' ');
@@ -1282,9 +1282,9 @@ headers_text(const char *msg, const struct mime_part *root)
 			pos = lf != NULL ? (size_t)(lf - msg) + 1 : end;
 			continue;
 		}
-		for (s = 0, e = v.len; s < e && is_lws((unsigned char)v.data[s]);)
+		for (s = 0; s < v.len && is_lws((unsigned char)v.data[s]);)
 			s++;
-		while (e > s && is_lws((unsigned char)v.data[e - 1]))
+		for (e = v.len; e > s && is_lws((unsigned char)v.data[e - 1]);)
 			e--;
 		r = msgtext_utf8_append(&out, msg + pos, ne - pos);
 		if (r == 0)

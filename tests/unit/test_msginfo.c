@@ -677,7 +677,8 @@ Test(msginfo, hostile_large)
 {
 	static const char *const fills[] = {
 		"Subject: ", "[a]", "Subject: ", "Re: ", "Subject: ", "=?",
-		"Subject: ", "=?utf-8?q?a?= ", "Subject: ", "=?iso-8859-2?q?a?=x",
+		"Subject: ", "=?utf-8?q?a?= ",
+		"Subject: ", "=?iso-8859-2?q?a?=x",
 		"To: ", "a@b, ", "From: ", "(", "From: ", "\"", "To: ", "<@a,",
 		"Date: ", "1 ", "Subject: ", "[fwd: ", "Content-Type: ",
 		"text/plain; a*0*=x; ",
@@ -786,7 +787,8 @@ static const struct env_case env_cases[] = {
 	  "(NIL NIL NIL NIL NIL ((NIL NIL \"john.doe\" \"example.org\")"
 	  "(NIL NIL \"[x]\" \"[1.2.3.4]\")) NIL NIL NIL NIL)" },
 	{ "Subject: a\r\n \"quoted\"\\\r\n\tx\r\nDate: \r\n",
-	  "(\"\" \"a \\\"quoted\\\"\\\\\tx\" NIL NIL NIL NIL NIL NIL NIL NIL)" },
+	  "(\"\" \"a \\\"quoted\\\"\\\\\tx\" "
+	  "NIL NIL NIL NIL NIL NIL NIL NIL)" },
 	{ "To: \"a\\\"b\" <q@r>, =?utf-8?q?N=C3=A9?= <n@r>\r\n",
 	  "(NIL NIL NIL NIL NIL ((\"a\\\"b\" NIL \"q\" \"r\")"
 	  "(\"=?utf-8?q?N=C3=A9?=\" NIL \"n\" \"r\")) NIL NIL NIL NIL)" },

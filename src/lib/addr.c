@@ -97,12 +97,6 @@ is_atext(int c)
 	    (c > 0 && c < 0x80 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 static bool
 ascii_caseeq(const unsigned char *s, const char *lower, size_t n)
 {

@@ -32,28 +32,10 @@ struct raw_param {
 static void part_parse(struct mime_ctx *, struct mime_part *, size_t,
     size_t, bool);
 
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static bool
 is_wsp(int c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static bool
-mem_case_equal(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
-		    ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
 }
 
 /*

@@ -61,12 +61,6 @@ is_atext(int c)
 	    (c > 0 && c < 0x80 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 /* ftext (RFC 5322 3.6.8): printable ASCII but the colon. */
 static bool
 name_is_valid(const char *name, size_t n)

@@ -132,3 +132,14 @@ mem_wipe(void *p, size_t len)
 	while (len-- > 0)
 		*v++ = 0;
 }
+
+bool
+mem_case_equal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower(x[i]) != ascii_lower(y[i]))
+			return false;
+	return true;
+}

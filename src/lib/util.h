@@ -11,6 +11,7 @@
 #define SLUICE_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,16 @@ void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;
 /* strlcpy-alike: copies at most size-1 bytes, always terminates when
  * size > 0; returns strlen(src) so truncation is visible. */
 size_t str_copy(char *dst, const char *src, size_t size);
+
+/* ASCII case folding, whatever the locale (tolower() follows it). */
+static inline int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Are a and b (n octets each) equal, ASCII letters in any case? */
+bool mem_case_equal(const void *a, const void *b, size_t n);
 
 /* Constant-time comparison of two byte strings of equal length. */
 int mem_equal_ct(const void *a, const void *b, size_t len);

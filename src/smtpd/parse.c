@@ -72,28 +72,11 @@ is_ws(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-/* Not strncasecmp(): that one follows the locale. */
-static bool
-ascii_caseeq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
-		    ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
-}
-
 /* s[0..len) equals the NUL-ended word in any case. */
 static bool
 word_is(const char *s, size_t len, const char *word)
 {
-	return strlen(word) == len && ascii_caseeq(s, word, len);
+	return strlen(word) == len && mem_case_equal(s, word, len);
 }
 
 static size_t
@@ -661,7 +644,7 @@ prefix_skip(const char *args, size_t len, const char *prefix, size_t *pos_r)
 {
 	size_t n = strlen(prefix);
 
-	if (len < n || !ascii_caseeq(args, prefix, n))
+	if (len < n || !mem_case_equal(args, prefix, n))
 		return -1;
 	*pos_r = ws_skip(args, len, n);
 	return *pos_r < len ? 0 : -1;

@@ -18,28 +18,10 @@
 			"NIL NIL \"7bit\" 0 0"
 #define NIL_ENVELOPE	"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
 
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static bool
 is_lws(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool
-mem_case_equal(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
-		    ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
 }
 
 static bool
@@ -502,7 +484,12 @@ env_addrs_write(struct buf *out, const struct addr_list *al)
 		buf_append_str(out, " NIL ");
 		imap_nstring(out, a->mailbox);
 		buf_append_byte(out, ' ');
-		imap_nstring(out, a->host);
+		/* Host NIL means group syntax (RFC 3501 7.4.2): a mailbox
+		 * without a domain gets a placeholder, as Dovecot does. */
+		if (a->kind == EA_MAILBOX && a->host == NULL)
+			buf_append_str(out, "\"MISSING_DOMAIN\"");
+		else
+			imap_nstring(out, a->host);
 		buf_append_byte(out, ')');
 	}
 	buf_append_byte(out, ')');

@@ -16,9 +16,10 @@
  *    decoded: RFC 3501), unfolded. Addresses in the envelope follow RFC
  *    3501 (groups as a (NIL NIL "group" NIL) ... (NIL NIL NIL NIL) pair,
  *    source route NIL; display names and local parts unquoted, comments
- *    dropped; an address without a domain has host NIL; at most
- *    MSGINFO_ADDR_MAX addresses per field; Sender and Reply-To default to
- *    From). A multipart without children is written as an empty
+ *    dropped; an address without a domain gets host "MISSING_DOMAIN",
+ *    as NIL would read as a group, like Dovecot; at most
+ *    MSGINFO_ADDR_MAX addresses per field; Sender and Reply-To default
+ *    to From). A multipart without children is written as an empty
  *    text/plain part, so the text is always valid IMAP. text/... parts
  *    without a charset parameter get ("charset" "us-ascii") (RFC 2045
  *    5.2); an RFC 2231 value mime.h kept undecoded is sent as "name*"

@@ -16,12 +16,6 @@
 /* Chunk of decoded bytes collected before a buf append. */
 #define DECODE_CHUNK	512
 
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static bool
 is_alnum(int c)
 {
@@ -44,18 +38,6 @@ hexval(int c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
-}
-
-static bool
-mem_case_equal(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
-		    ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
 }
 
 /* --- UTF-8 --- */

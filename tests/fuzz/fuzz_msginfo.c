@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for src/store/msginfo.c and msgtext.c. Any input must
  * build a msginfo whose BODY, BODYSTRUCTURE and ENVELOPE parse as RFC
- * 3501 grammar (the same small checker as tests/unit/test_msginfo.c),
+ * 3501 grammar (tests/common/imap_grammar.c),
  * whose parts lie inside the message and whose decoded texts are valid
  * UTF-8 within their caps; the input is also fed to the header decoder,
  * the charset converter and the HTML reducer, with and without a maximum.
@@ -14,241 +14,19 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "imap_grammar.h"
 #include "msginfo.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- RFC 3501 grammar (a copy of the unit test's checker) ---- */
-
-struct gram {
-	const char	*p, *end;
-	bool		 ext;
-};
-
-static bool
-g_lit(struct gram *g, const char *s)
-{
-	size_t n = strlen(s);
-
-	if ((size_t)(g->end - g->p) < n || memcmp(g->p, s, n) != 0)
-		return false;
-	g->p += n;
-	return true;
-}
-
-static bool
-g_peek(const struct gram *g, const char *s)
-{
-	size_t n = strlen(s);
-
-	return (size_t)(g->end - g->p) >= n && memcmp(g->p, s, n) == 0;
-}
-
-static bool
-g_number(struct gram *g)
-{
-	const char *s = g->p;
-
-	while (g->p < g->end && *g->p >= '0' && *g->p <= '9')
-		g->p++;
-	return g->p > s;
-}
-
-static bool
-g_string(struct gram *g, const char **s_r, size_t *n_r)
-{
-	unsigned long n;
-	char *e;
-
-	if (g->p < g->end && *g->p == '"') {
-		*s_r = ++g->p;
-		for (; g->p < g->end && *g->p != '"'; g->p++) {
-			unsigned char c = (unsigned char)*g->p;
-
-			if (c == '\\') {
-				if (g->p + 1 >= g->end || (g->p[1] != '"' &&
-				    g->p[1] != '\\'))
-					return false;
-				g->p++;
-			} else if (c == 0 || c >= 0x80 || c == '\r' ||
-			    c == '\n')
-				return false;
-		}
-		*n_r = (size_t)(g->p - *s_r);
-		return g_lit(g, "\"");
-	}
-	if (g->p < g->end && *g->p == '{') {
-		n = strtoul(g->p + 1, &e, 10);
-		if (e >= g->end || e == g->p + 1)
-			return false;
-		g->p = e;
-		if (!g_lit(g, "}\r\n") || (size_t)(g->end - g->p) < n ||
-		    memchr(g->p, '\0', n) != NULL)
-			return false;
-		*s_r = g->p;
-		*n_r = n;
-		g->p += n;
-		return true;
-	}
-	return false;
-}
-
-static bool
-g_nstring(struct gram *g)
-{
-	const char *s;
-	size_t n;
-
-	if (g_peek(g, "NIL")) {
-		g->p += 3;
-		return true;
-	}
-	return g_string(g, &s, &n);
-}
-
-static bool
-g_params(struct gram *g)
-{
-	if (g_peek(g, "NIL")) {
-		g->p += 3;
-		return true;
-	}
-	if (!g_lit(g, "(") || !g_nstring(g) || !g_lit(g, " ") ||
-	    !g_nstring(g))
-		return false;
-	while (g_peek(g, " "))
-		if (!g_lit(g, " ") || !g_nstring(g) || !g_lit(g, " ") ||
-		    !g_nstring(g))
-			return false;
-	return g_lit(g, ")");
-}
-
-static bool
-g_addrs(struct gram *g)
-{
-	if (g_peek(g, "NIL")) {
-		g->p += 3;
-		return true;
-	}
-	if (!g_lit(g, "("))
-		return false;
-	do {
-		if (!g_lit(g, "(") || !g_nstring(g) || !g_lit(g, " NIL ") ||
-		    !g_nstring(g) || !g_lit(g, " ") || !g_nstring(g) ||
-		    !g_lit(g, ")"))
-			return false;
-	} while (g_peek(g, "("));
-	return g_lit(g, ")");
-}
-
-static bool
-g_envelope(struct gram *g)
-{
-	int i;
-
-	if (!g_lit(g, "(") || !g_nstring(g) || !g_lit(g, " ") ||
-	    !g_nstring(g))
-		return false;
-	for (i = 0; i < 6; i++)
-		if (!g_lit(g, " ") || !g_addrs(g))
-			return false;
-	return g_lit(g, " ") && g_nstring(g) && g_lit(g, " ") &&
-	    g_nstring(g) && g_lit(g, ")");
-}
-
-static bool
-g_ext_tail(struct gram *g)
-{
-	if (!g_lit(g, " "))
-		return false;
-	if (g_peek(g, "NIL"))
-		g->p += 3;
-	else if (!g_lit(g, "(") || !g_nstring(g) || !g_lit(g, " ") ||
-	    !g_params(g) || !g_lit(g, ")"))
-		return false;
-	if (!g_lit(g, " "))
-		return false;
-	if (g_peek(g, "(")) {
-		g->p++;
-		if (!g_nstring(g))
-			return false;
-		while (g_peek(g, " "))
-			if (!g_lit(g, " ") || !g_nstring(g))
-				return false;
-		if (!g_lit(g, ")"))
-			return false;
-	} else if (!g_nstring(g))
-		return false;
-	return g_lit(g, " ") && g_nstring(g);
-}
-
-static bool
-str_is(const char *s, size_t n, const char *want)
-{
-	return n == strlen(want) && strncasecmp(s, want, n) == 0;
-}
-
-static bool g_body(struct gram *, int);
-
-static bool
-g_single(struct gram *g, const char *type, size_t tlen, int depth)
-{
-	bool text = str_is(type, tlen, "text");
-	bool message = str_is(type, tlen, "message");
-	const char *sub;
-	size_t slen;
-
-	if (!g_lit(g, " ") || !g_string(g, &sub, &slen))
-		return false;
-	message = message && (str_is(sub, slen, "rfc822") ||
-	    str_is(sub, slen, "global"));
-	if (!g_lit(g, " ") || !g_params(g) || !g_lit(g, " ") ||
-	    !g_nstring(g) || !g_lit(g, " ") || !g_nstring(g) ||
-	    !g_lit(g, " ") || !g_nstring(g) || !g_lit(g, " ") || !g_number(g))
-		return false;
-	if (message) {
-		if (!g_lit(g, " ") || !g_envelope(g) || !g_lit(g, " ") ||
-		    !g_body(g, depth + 1) || !g_lit(g, " ") || !g_number(g))
-			return false;
-	} else if (text && (!g_lit(g, " ") || !g_number(g)))
-		return false;
-	if (g->ext && (!g_lit(g, " ") || !g_nstring(g) || !g_ext_tail(g)))
-		return false;
-	return g_lit(g, ")");
-}
-
-static bool
-g_body(struct gram *g, int depth)
-{
-	const char *type;
-	size_t tlen;
-
-	if (depth > 64 || !g_lit(g, "("))
-		return false;
-	if (g_peek(g, "(")) {
-		do {
-			if (!g_body(g, depth + 1))
-				return false;
-		} while (g_peek(g, "("));
-		if (!g_lit(g, " ") || !g_nstring(g))
-			return false;
-		if (g->ext && (!g_lit(g, " ") || !g_params(g) ||
-		    !g_ext_tail(g)))
-			return false;
-		return g_lit(g, ")");
-	}
-	if (!g_string(g, &type, &tlen))
-		return false;
-	return g_single(g, type, tlen, depth);
-}
-
 static void
 check_grammar(const char *s, bool ext, bool envelope)
 {
-	struct gram g = { s, s + strlen(s), ext };
+	const char *why;
+	size_t off;
 
-	if (!(envelope ? g_envelope(&g) : g_body(&g, 0)) || g.p != g.end)
+	if (!imap_grammar_ok(s, ext, envelope, &why, &off))
 		abort();
 }
 

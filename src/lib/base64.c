@@ -47,9 +47,8 @@ base64_decoded_max(size_t len)
 	return len / 4 * 3;
 }
 
-/* The value of one symbol, or -1 for anything outside the alphabet. */
-static int
-b64_value(unsigned char c)
+int
+base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -86,7 +85,7 @@ b64_check(const char *in, size_t len, size_t *pad_r, const char **error_r)
 	if (len > 0 && in[len - 1] == '=')
 		pad = len > 1 && in[len - 2] == '=' ? 2 : 1;
 	for (size_t i = 0; i < len - pad; i++) {
-		if (b64_value((unsigned char)in[i]) != -1)
+		if (base64_value((unsigned char)in[i]) != -1)
 			continue;
 		if (in[i] != '=')
 			*error_r = "invalid character";
@@ -98,8 +97,8 @@ b64_check(const char *in, size_t len, size_t *pad_r, const char **error_r)
 	}
 	/* Bits the padding drops must be zero, or two texts would decode
 	 * to the same bytes. */
-	if ((pad == 2 && (b64_value((unsigned char)in[len - 3]) & 0x0f)) ||
-	    (pad == 1 && (b64_value((unsigned char)in[len - 2]) & 0x03))) {
+	if ((pad == 2 && (base64_value((unsigned char)in[len - 3]) & 0x0f)) ||
+	    (pad == 1 && (base64_value((unsigned char)in[len - 2]) & 0x03))) {
 		*error_r = "non-zero bits after the last byte";
 		return -1;
 	}
@@ -123,19 +122,19 @@ base64_decode(const char *in, size_t len, void *out, size_t outsz,
 		return -1;
 	}
 	for (i = 0; i + 4 <= len - pad; i += 4) {
-		v = (uint32_t)b64_value((unsigned char)in[i]) << 18 |
-		    (uint32_t)b64_value((unsigned char)in[i + 1]) << 12 |
-		    (uint32_t)b64_value((unsigned char)in[i + 2]) << 6 |
-		    (uint32_t)b64_value((unsigned char)in[i + 3]);
+		v = (uint32_t)base64_value((unsigned char)in[i]) << 18 |
+		    (uint32_t)base64_value((unsigned char)in[i + 1]) << 12 |
+		    (uint32_t)base64_value((unsigned char)in[i + 2]) << 6 |
+		    (uint32_t)base64_value((unsigned char)in[i + 3]);
 		*o++ = (uint8_t)(v >> 16);
 		*o++ = (uint8_t)(v >> 8);
 		*o++ = (uint8_t)v;
 	}
 	if (pad > 0) {
-		v = (uint32_t)b64_value((unsigned char)in[i]) << 18 |
-		    (uint32_t)b64_value((unsigned char)in[i + 1]) << 12;
+		v = (uint32_t)base64_value((unsigned char)in[i]) << 18 |
+		    (uint32_t)base64_value((unsigned char)in[i + 1]) << 12;
 		if (pad == 1)
-			v |= (uint32_t)b64_value((unsigned char)in[i + 2]) << 6;
+			v |= (uint32_t)base64_value((unsigned char)in[i + 2]) << 6;
 		*o++ = (uint8_t)(v >> 16);
 		if (pad == 1)
 			*o++ = (uint8_t)(v >> 8);

@@ -27,6 +27,8 @@ void	 base64_encode(const void *in, size_t len, char *out);
 
 /* base64_decoded_max: bytes the decoding of len characters can need. */
 size_t	 base64_decoded_max(size_t len);
+/* The value of one symbol, or -1 for anything outside the alphabet. */
+int	 base64_value(unsigned char c);
 /* base64_decode: 0 and the byte count in *outlen_r, or -1 and *error_r.
  * outsz need only hold the exact result, which may be up to 2 bytes less
  * than base64_decoded_max(len) when the input is padded. */

@@ -328,17 +328,6 @@ params_lex(struct lex *lx, struct raw_param *rps)
 
 /* --- RFC 2231 --- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void
 pct_decode(const char *s, size_t n, struct buf *out)
 {
@@ -347,8 +336,8 @@ pct_decode(const char *s, size_t n, struct buf *out)
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n &&
-		    (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (h = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hex_value((unsigned char)s[i + 2])) >= 0) {
 			buf_append_byte(out, (uint8_t)(h * 16 + l));
 			i += 2;
 		} else

@@ -51,6 +51,16 @@ ascii_lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
+/* A hexadecimal digit's value (either case), or -1. */
+static inline int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = ascii_lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Are a and b (n octets each) equal, ASCII letters in any case? */
 bool mem_case_equal(const void *a, const void *b, size_t n);
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "msginfo.h"
 #include "msgtext.h"
@@ -27,17 +28,6 @@ static bool
 is_lws(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* --- UTF-8 --- */
@@ -326,22 +316,6 @@ msginfo_to_utf8(const char *charset, const char *in, size_t len,
 
 /* --- transfer encodings --- */
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Lenient base64: characters outside the alphabet are skipped; "=" ends a
  * quantum (its leftover bits are dropped), so concatenated encodings
@@ -361,7 +335,7 @@ base64_lenient(const char *in, size_t len, struct buf *out)
 			bits = 0;
 			continue;
 		}
-		if ((v = b64val((unsigned char)in[i])) < 0)
+		if ((v = base64_value((unsigned char)in[i])) < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
@@ -406,8 +380,8 @@ qp_decode(const char *in, size_t len, struct buf *out)
 		if (in[i] != '=') {
 			chunk[n++] = (unsigned char)in[i++];
 		} else if (len - i >= 3 &&
-		    (h = hexval((unsigned char)in[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)in[i + 2])) >= 0) {
+		    (h = hex_value((unsigned char)in[i + 1])) >= 0 &&
+		    (l = hex_value((unsigned char)in[i + 2])) >= 0) {
 			chunk[n++] = (unsigned char)(h * 16 + l);
 			i += 3;
 		} else if ((sb = qp_soft_break(in, len, i)) > 0) {
@@ -495,8 +469,8 @@ q_decode(const char *s, size_t n, struct buf *out)
 		if (s[i] == '_')
 			buf_append_byte(out, ' ');
 		else if (s[i] == '=' && n - i >= 3 &&
-		    (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (h = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hex_value((unsigned char)s[i + 2])) >= 0) {
 			buf_append_byte(out, (uint8_t)(h * 16 + l));
 			i += 2;
 		} else
@@ -696,7 +670,7 @@ html_numeric(struct html *h, const char *s, size_t n)
 	if (hex)
 		i++;
 	for (start = i; i < n; i++) {
-		v = hex ? hexval((unsigned char)s[i]) :
+		v = hex ? hex_value((unsigned char)s[i]) :
 		    (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
 		if (v < 0)
 			break;

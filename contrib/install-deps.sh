@@ -8,6 +8,7 @@ PACKAGES="
 	libcriterion-dev
 	clang libclang-rt-dev
 	sqlite3 python3 swaks openssl curl
+	nsd ldnsutils dns-root-data
 "
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
@@ -17,6 +18,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# nsd is for the tests' private DNS world: its system instance stays off.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES

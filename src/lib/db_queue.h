@@ -173,10 +173,15 @@ struct queue_envelope {
 	char		*body_type;
 	char		*dsn_ret;	/* NULL, FULL, HDRS */
 	char		*dsn_envid;
+	bool		 delay_notified;	/* its delay notice went out */
 };
 void	 queue_envelope_clear(struct queue_envelope *e);
 int	 db_queue_envelope_get(struct db *db, const char *id,
 	    struct queue_envelope *e, const char **error_r);
+
+/* Record that message_id's one delay notice was sent. */
+int	 db_queue_delay_notified(struct db *db, const char *message_id,
+	    const char **error_r);
 
 /* The outcome of one delivery attempt for one recipient. */
 struct queue_outcome {

@@ -130,7 +130,7 @@ db_queue_envelope_get(struct db *db, const char *id, struct queue_envelope *e,
 {
 	static const char sql[] =
 	    "SELECT arrived, sender, kind, size, smtputf8, body_type, "
-	    "dsn_ret, dsn_envid FROM messages WHERE id = ?1";
+	    "dsn_ret, dsn_envid, delay_notified FROM messages WHERE id = ?1";
 	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
 	int rc;
 
@@ -149,6 +149,7 @@ db_queue_envelope_get(struct db *db, const char *id, struct queue_envelope *e,
 	e->body_type = xstrdup(db_col_text(st, 5));
 	e->dsn_ret = col_dup_or_null(st, 6);
 	e->dsn_envid = col_dup_or_null(st, 7);
+	e->delay_notified = db_col_int(st, 8) != 0;
 	sqlite3_reset(st);
 	return QUEUE_OK;
 }
@@ -242,4 +243,18 @@ db_queue_rcpt_expand(struct db *db, const char *message_id, int64_t parent_id,
 		return QUEUE_ERR;
 	*added_r = db_changes(db) > 0;
 	return QUEUE_OK;
+}
+
+int
+db_queue_delay_notified(struct db *db, const char *message_id,
+    const char **error_r)
+{
+	static const char sql[] =
+	    "UPDATE messages SET delay_notified = 1 WHERE id = ?1";
+	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+
+	if (st == NULL)
+		return QUEUE_ERR;
+	db_bind_text(st, 1, message_id);
+	return db_step_done(db, st, error_r) < 0 ? QUEUE_ERR : QUEUE_OK;
 }

@@ -111,6 +111,7 @@ verdict_set(struct verdict *v, const char *result, const char *status,
 	v->result = result;
 	v->status = status;
 	v->action = strcmp(result, "failed") == 0 ? DSN_ACTION_FAILED :
+	    strcmp(result, "deferred") == 0 ? DSN_ACTION_DELAYED :
 	    DSN_ACTION_DELIVERED;
 	va_start(ap, fmt);
 	vsnprintf(v->diagnostic, sizeof(v->diagnostic), fmt, ap);
@@ -283,7 +284,7 @@ store_prefix(struct buf *b, const char *sender, const char *owner)
 
 /* The store's result for a local target, reduced to a verdict. */
 static void
-verdict_store(struct verdict *v, int result, bool expired)
+verdict_store(struct verdict *v, int result)
 {
 	if (v->result != NULL && strcmp(v->result, "deferred") == 0)
 		return;		/* an earlier target already defers it */
@@ -292,12 +293,8 @@ verdict_store(struct verdict *v, int result, bool expired)
 	case STORE_DUPLICATE:
 		return;
 	case STORE_OVERQUOTA:
-		if (expired)
-			verdict_set(v, "failed", "5.2.2", "%s",
-			    "mailbox full (quota exceeded)");
-		else
-			verdict_set(v, "deferred", "4.2.2", "%s",
-			    "mailbox full (quota exceeded)");
+		verdict_set(v, "deferred", "4.2.2", "%s",
+		    "mailbox full (quota exceeded)");
 		return;
 	default:
 		verdict_set(v, "deferred", "4.3.0", "%s",
@@ -363,7 +360,6 @@ store_all(struct local_agent *a, const struct queue_envelope *env,
 	struct store_rcpt *sr = xcalloc(x->n + 1, sizeof(*sr));
 	struct buf *prefixes = xcalloc(x->n + 1, sizeof(*prefixes));
 	size_t *slot = xcalloc(x->n + 1, sizeof(*slot));
-	bool expired = now - env->arrived >= a->cfg->queue_lifetime;
 	size_t n = 0;
 	const char *e;
 
@@ -396,8 +392,7 @@ store_all(struct local_agent *a, const struct queue_envelope *env,
 			    sr[j].owner);
 	for (size_t i = 0; i < x->n; i++)
 		if (slot[i] != SIZE_MAX)
-			verdict_store(&v[x->v[i].origin], sr[slot[i]].result,
-			    expired);
+			verdict_store(&v[x->v[i].origin], sr[slot[i]].result);
 	for (size_t i = 0; i < n; i++)
 		buf_release(&prefixes[i]);
 	free(prefixes);
@@ -461,6 +456,31 @@ verdicts_finish(const struct expansion *x, const struct queue_due *rcpts,
 	}
 }
 
+/*
+ * Past queue_lifetime a deferral is final: the temporary status becomes
+ * the permanent one of the same class (4.2.2 -> 5.2.2, mailbox full).
+ */
+static void
+verdicts_expire(const struct config *cfg, const struct queue_envelope *env,
+    struct verdict *v, size_t n, time_t now)
+{
+	char status[16], why[sizeof(v->diagnostic)];
+
+	if (now - env->arrived < cfg->queue_lifetime)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].result, "deferred") != 0)
+			continue;
+		snprintf(status, sizeof(status), "5%s", v[i].status + 1);
+		str_copy(why, v[i].diagnostic, sizeof(why));
+		verdict_set(&v[i], "failed", "5.4.7", "gave up after the "
+		    "queue lifetime: %s", why);
+		/* verdict_set keeps a pointer: the static classes only. */
+		v[i].status = strcmp(status, "5.2.2") == 0 ? "5.2.2" :
+		    strcmp(status, "5.3.0") == 0 ? "5.3.0" : "5.4.7";
+	}
+}
+
 /* Remote targets become recipients of their own on the same message. */
 static int
 record_expanded(struct local_agent *a, const char *message_id,
@@ -502,25 +522,43 @@ record_outcomes(struct local_agent *a, const struct queue_due *rcpts,
 	return 0;
 }
 
-/* Queue the notices the outcomes call for (in the same transaction). */
+/* Is the one delay notice of this message due now? */
+static bool
+delay_due(const struct config *cfg, const struct queue_envelope *env,
+    time_t now)
+{
+	return cfg->delay_warning > 0 && !env->delay_notified &&
+	    now - env->arrived >= cfg->delay_warning;
+}
+
+/*
+ * Queue the notices the outcomes call for (in the same transaction):
+ * failures and successes as NOTIFY asks, and once per message, past
+ * delay_warning, the delay of the recipients still deferred.
+ */
 static int
 record_notices(struct local_agent *a, const struct queue_envelope *env,
     const struct buf *body, const struct queue_due *rcpts, size_t n,
     const struct verdict *v, time_t now, size_t *count, const char **error_r)
 {
 	struct dsn_rcpt *dr = xcalloc(n + 1, sizeof(*dr));
+	bool delay = delay_due(a->cfg, env, now), delayed = false;
 	struct queue_msg *m = NULL;
 	size_t k = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].result, "deferred") == 0 ||
+		bool deferred = strcmp(v[i].result, "deferred") == 0;
+
+		delayed |= deferred;
+		if ((deferred && !delay) ||
 		    !notice_wanted(rcpts[i].notify, v[i].action))
 			continue;
 		dr[k++] = (struct dsn_rcpt){ .final_rcpt = rcpts[i].address,
 		    .orcpt = rcpts[i].orcpt, .action = v[i].action,
 		    .status = v[i].status, .diagnostic = v[i].diagnostic,
-		    .last_attempt = now };
+		    .last_attempt = now, .retry_until = deferred ?
+		    (time_t)(env->arrived + a->cfg->queue_lifetime) : 0 };
 	}
 	if (k > 0 && (rc = notice_make(a->cfg, &a->qid, env, body->data,
 	    body->len, dr, k, now, &m, error_r)) == 0 && m != NULL) {
@@ -531,6 +569,9 @@ record_notices(struct local_agent *a, const struct queue_envelope *env,
 		queue_msg_free(&m);
 	}
 	free(dr);
+	if (rc == 0 && delay && delayed &&
+	    db_queue_delay_notified(a->queue, env->id, error_r) != QUEUE_OK)
+		rc = -1;
 	return rc == 0 ? 0 : -1;
 }
 
@@ -610,6 +651,7 @@ local_deliver(struct local_agent *a, const char *message_id,
 	expand_all(a, rcpts, n, &x, v);
 	store_all(a, &env, &body, &x, v, now);
 	verdicts_finish(&x, rcpts, n, v);
+	verdicts_expire(a->cfg, &env, v, n, now);
 	if (record_all(a, &env, &body, rcpts, n, &x, v, now, ms_since(&t0),
 	    rep) == 0) {
 		log_verdicts(&env, rcpts, n, v, rep);

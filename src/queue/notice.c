@@ -62,15 +62,30 @@ notice_to(const struct config *cfg, const struct queue_envelope *env,
 	return pm;
 }
 
+/* bounce when a recipient failed, else delay when one is delayed. */
+static const char *
+notice_kind(const struct dsn_rcpt *rcpts, size_t n)
+{
+	bool delayed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (rcpts[i].action == DSN_ACTION_FAILED)
+			return "bounce";
+		if (rcpts[i].action == DSN_ACTION_DELAYED)
+			delayed = true;
+	}
+	return delayed ? "delay" : "success";
+}
+
 static struct queue_msg *
-notice_msg(const char *to, const char *id,
-    const struct dsn_info *info, bool failed, time_t now)
+notice_msg(const char *to, const char *id, const struct dsn_info *info,
+    const char *kind, time_t now)
 {
 	struct queue_msg *m = queue_msg_new();
 
 	memcpy(m->id, id, sizeof(m->id));
 	m->arrived = now;
-	m->kind = failed ? "bounce" : "success";
+	m->kind = kind;
 	m->sender = xstrdup("");
 	m->listener = xstrdup("internal");
 	m->body_type = info->eightbit ? "8BITMIME" : NULL;
@@ -110,8 +125,7 @@ notice_make(const struct config *cfg, struct qid_gen *qid,
 		buf_release(&out);
 		return rc == DSN_NO_SEND ? 0 : -1;
 	}
-	*m_r = notice_msg(to, id, &info, notice_any_failed(rcpts, n),
-	    now);
+	*m_r = notice_msg(to, id, &info, notice_kind(rcpts, n), now);
 	(*m_r)->body = msgbody_new(SIZE_MAX, NULL);
 	if (msgbody_append((*m_r)->body, out.data, out.len, error_r) == -1) {
 		queue_msg_free(m_r);

@@ -35,8 +35,9 @@ void	 notice_postmaster(const struct config *cfg, char *out, size_t size);
 /*
  * The notice for message env (stored content body[0..body_len)) about
  * rcpts[0..n), into *m_r; *m_r is NULL when none is due (null sender of
- * a double bounce). kind: "bounce" when some recipient failed, else
- * "success". Returns 0, or -1 with *error_r.
+ * a double bounce). Its kind: "bounce" when some recipient failed, else
+ * "delay" when one is delayed, else "success". Returns 0, or -1 with
+ * *error_r.
  */
 int	 notice_make(const struct config *cfg, struct qid_gen *qid,
 	    const struct queue_envelope *env, const char *body,

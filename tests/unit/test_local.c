@@ -291,3 +291,25 @@ Test(local, second_attempt_stores_nothing_twice)
 	cr_assert_eq(count("SELECT count(*) FROM recipients WHERE state = "
 	    "'delivered'"), 1);
 }
+
+Test(local, one_delay_notice_per_message)
+{
+	char id[QID_LEN + 1], state[32], status[16];
+	struct local_report rep;
+	int64_t next;
+
+	user("tiny@example.org", 100, true);
+	enqueue("mail", "alice@example.org", "tiny@example.org", 500, id);
+	rep = deliver(id, NOW);
+	cr_assert_eq(rep.notices, 0, "no notice before delay_warning");
+	rep = deliver(id, NOW + (time_t)cfg.delay_warning);
+	rcpt_state(id, state, status, &next);
+	cr_assert_str_eq(state, "deferred");
+	cr_assert_eq(rep.notices, 1, "the delay notice");
+	cr_assert_eq(count("SELECT count(*) FROM messages WHERE kind = 'delay' "
+	    "AND sender = ''"), 1);
+	cr_assert_eq(count("SELECT delay_notified FROM messages WHERE kind = "
+	    "'mail'"), 1);
+	rep = deliver(id, NOW + (time_t)cfg.delay_warning + 7200);
+	cr_assert_eq(rep.notices, 0, "only one delay notice per message");
+}

@@ -180,6 +180,8 @@ static const struct config_key config_keys[] = {
 	    "Longest delay between retries"),
 	K_DURATION(delay_warning, "4h", 0, 90 * DAY,
 	    "Delay after which the sender is warned; 0: never"),
+	K_DURATION(queue_retention, "7d", 0, 365 * DAY,
+	    "How long delivered and bounced mail stays in queue.db"),
 	K_INT(mbox_workers, "0", 0, 64,
 	    "POP3 and IMAP worker processes; 0: one per CPU"),
 	K_STRING(mailbox_sent, "Sent", 0, 200, check_mailbox,

@@ -122,6 +122,7 @@ struct config {
 	int64_t		 retry_min;
 	int64_t		 retry_max;
 	int64_t		 delay_warning;		/* 0: never warn */
+	int64_t		 queue_retention;	/* final mail kept this long */
 
 	int		 mbox_workers;		/* 0: one per CPU */
 	char		*mailbox_sent;		/* special-use mailboxes made */

@@ -179,6 +179,15 @@ void	 queue_envelope_clear(struct queue_envelope *e);
 int	 db_queue_envelope_get(struct db *db, const char *id,
 	    struct queue_envelope *e, const char **error_r);
 
+/*
+ * Remove at most limit messages that arrived before `before` and whose
+ * recipients all reached a final state before it (delivered, relayed or
+ * failed mail kept for operators' queries: queue_retention). *count_r:
+ * how many went.
+ */
+int	 db_queue_purge(struct db *db, int64_t before, size_t limit,
+	    size_t *count_r, const char **error_r);
+
 /* Record that message_id's one delay notice was sent. */
 int	 db_queue_delay_notified(struct db *db, const char *message_id,
 	    const char **error_r);

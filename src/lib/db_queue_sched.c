@@ -258,3 +258,26 @@ db_queue_delay_notified(struct db *db, const char *message_id,
 	db_bind_text(st, 1, message_id);
 	return db_step_done(db, st, error_r) < 0 ? QUEUE_ERR : QUEUE_OK;
 }
+
+int
+db_queue_purge(struct db *db, int64_t before, size_t limit, size_t *count_r,
+    const char **error_r)
+{
+	/* Recipients, bodies and attempts go with it (ON DELETE CASCADE). */
+	static const char sql[] =
+	    "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m "
+	    "WHERE m.arrived < ?1 AND NOT EXISTS (SELECT 1 FROM recipients r "
+	    "WHERE r.message_id = m.id AND (r.state IN ('queued', 'deferred') "
+	    "OR r.finished >= ?1)) LIMIT ?2)";
+	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+
+	*count_r = 0;
+	if (st == NULL)
+		return QUEUE_ERR;
+	db_bind_int(st, 1, before);
+	db_bind_int(st, 2, (int64_t)limit);
+	if (db_step_done(db, st, error_r) < 0)
+		return QUEUE_ERR;
+	*count_r = (size_t)db_changes(db);
+	return QUEUE_OK;
+}

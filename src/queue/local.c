@@ -20,6 +20,8 @@
 #include "util.h"
 #include "local.h"
 
+#define DAY	(24 * 60 * 60)
+
 /* A final address an original recipient expanded to. */
 struct target {
 	char		*address;
@@ -663,6 +665,39 @@ out:
 	buf_release(&body);
 	free(v);
 	return rc;
+}
+
+/* ---- housekeeping ------------------------------------------------- */
+
+#define PURGE_BATCH	500
+#define PURGE_BATCHES	20	/* per call: the thread has mail to deliver */
+
+void
+local_housekeeping(struct local_agent *a, time_t now)
+{
+	size_t n = 0, total = 0, pruned = 0;
+	const char *e;
+	/* Delivery records matter while a message may still be retried. */
+	int64_t keep = a->cfg->queue_lifetime + a->cfg->queue_retention + DAY;
+
+	for (int i = 0; i < PURGE_BATCHES; i++) {
+		if (db_queue_purge(a->queue, (int64_t)now -
+		    a->cfg->queue_retention, PURGE_BATCH, &n, &e) != QUEUE_OK) {
+			log_msg(LOG_ERR, NULL, NULL, "event=purge-failed "
+			    "error=%s", log_quote_err(e));
+			break;
+		}
+		total += n;
+		if (n < PURGE_BATCH)
+			break;
+	}
+	if (store_deliveries_prune(a->store, (int64_t)now - keep,
+	    PURGE_BATCH * PURGE_BATCHES, &pruned, &e) != STORE_OK)
+		log_msg(LOG_ERR, NULL, NULL, "event=prune-failed error=%s",
+		    log_quote_err(e));
+	if (total > 0 || pruned > 0)
+		log_msg(LOG_INFO, NULL, NULL, "event=purged messages=%zu "
+		    "delivery_records=%zu", total, pruned);
 }
 
 /* ---- the agent ---------------------------------------------------- */

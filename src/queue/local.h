@@ -64,4 +64,11 @@ int	 local_deliver(struct local_agent *a, const char *message_id,
 	    const struct queue_due *rcpts, size_t n, time_t now,
 	    struct local_report *rep);
 
+/*
+ * Remove from queue.db the mail whose recipients all became final more
+ * than queue_retention ago, and from mail.db the delivery records no
+ * retry can need any more; in bounded batches.
+ */
+void	 local_housekeeping(struct local_agent *a, time_t now);
+
 #endif

@@ -28,6 +28,7 @@
 #define IDLE_CHECK_SECS		60	/* look anyway after this long */
 #define LOCK_RETRY_MS		200
 #define LOOP_BUSY_MS		200	/* the loop's reads wait this long */
+#define HOUSEKEEPING_SECS	600	/* purge old mail this often */
 
 /* The due recipients of one message, for the delivery thread. */
 struct batch_msg {
@@ -41,6 +42,7 @@ struct batch {
 	struct batch_msg *msgs;
 	size_t		 n;
 	bool		 full;		/* more may be due: scan again */
+	bool		 housekeeping;	/* a purge, not deliveries */
 	time_t		 now;
 	struct local_report rep;
 	int		 failures;
@@ -55,7 +57,7 @@ struct qmgr {
 	struct local_agent	*agent;		/* used on that thread only */
 	int			 lock_fd;
 	int			 wake_fd;
-	struct event		*ev_wake, *ev_timer, *ev_lock;
+	struct event		*ev_wake, *ev_timer, *ev_lock, *ev_house;
 	struct event		*ev_term, *ev_retire;
 	bool			 locked, busy, again, stopping;
 	int64_t			*parked;	/* remote recipient ids, sorted */
@@ -213,6 +215,8 @@ batch_work(void *arg)
 {
 	struct batch *b = arg;
 
+	if (b->housekeeping)
+		local_housekeeping(b->q->agent, b->now);
 	for (size_t i = 0; i < b->n; i++)
 		if (local_deliver(b->q->agent, b->msgs[i].id, b->msgs[i].rcpts,
 		    b->msgs[i].n, b->now, &b->rep) == -1)
@@ -244,9 +248,11 @@ batch_done(void *arg)
 
 	q->busy = false;
 	q->again = false;
-	log_msg(LOG_DEBUG, NULL, NULL, "event=batch messages=%zu delivered=%zu "
-	    "deferred=%zu failed=%zu notices=%zu", b->n, b->rep.delivered,
-	    b->rep.deferred, b->rep.failed, b->rep.notices);
+	if (!b->housekeeping)
+		log_msg(LOG_DEBUG, NULL, NULL, "event=batch messages=%zu "
+		    "delivered=%zu deferred=%zu failed=%zu notices=%zu", b->n,
+		    b->rep.delivered, b->rep.deferred, b->rep.failed,
+		    b->rep.notices);
 	/* A batch that could not be recorded is retried by the timer, not
 	 * at once: the database is in trouble. */
 	if (b->failures > 0)
@@ -341,6 +347,31 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(q->base, NULL);
 }
 
+/* Now and then, between batches: purge what queue_retention lets go. */
+static void
+on_housekeeping(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *q = arg;
+	struct timeval again = { HOUSEKEEPING_SECS, 0 }, soon = { 5, 0 };
+	struct batch *b;
+
+	(void)fd;
+	(void)what;
+	if (q->busy || !q->locked) {
+		evtimer_add(q->ev_house, &soon);
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->q = q;
+	b->now = time(NULL);
+	b->housekeeping = true;
+	if (tpool_submit(q->pool, batch_work, batch_done, b) == -1)
+		batch_free(b);
+	else
+		q->busy = true;
+	evtimer_add(q->ev_house, &again);
+}
+
 /* One queue worker at a time: wait for the lock, then start. */
 static void
 on_lock(evutil_socket_t fd, short what, void *arg)
@@ -403,23 +434,27 @@ qmgr_open(struct qmgr *q, const char **error_r)
 static void
 qmgr_events(struct qmgr *q)
 {
+	struct timeval first = { 60, 0 };
+
 	q->ev_wake = event_new(q->base, q->wake_fd, EV_READ | EV_PERSIST,
 	    on_wake, q);
 	q->ev_timer = evtimer_new(q->base, on_timer, q);
 	q->ev_lock = evtimer_new(q->base, on_lock, q);
+	q->ev_house = evtimer_new(q->base, on_housekeeping, q);
 	q->ev_term = evsignal_new(q->base, SIGTERM, on_stop, q);
 	q->ev_retire = evsignal_new(q->base, SIGUSR1, on_stop, q);
 	event_add(q->ev_wake, NULL);
 	event_add(q->ev_term, NULL);
 	event_add(q->ev_retire, NULL);
 	event_active(q->ev_lock, EV_TIMEOUT, 0);
+	evtimer_add(q->ev_house, &first);
 }
 
 static void
 qmgr_free(struct qmgr *q)
 {
 	struct event *evs[] = { q->ev_wake, q->ev_timer, q->ev_lock,
-	    q->ev_term, q->ev_retire };
+	    q->ev_house, q->ev_term, q->ev_retire };
 
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i] != NULL)

@@ -189,6 +189,14 @@ int	 store_deliver(struct store *s, const char *queue_id,
 int	 store_delivered(struct store *s, const char *queue_id,
 	    const char *owner, const char **error_r);
 
+/*
+ * Forget at most limit delivery records older than before (Unix
+ * seconds): once no queued message can be retried that far back, they
+ * guard nothing. *count_r: how many went.
+ */
+int	 store_deliveries_prune(struct store *s, int64_t before, size_t limit,
+	    size_t *count_r, const char **error_r);
+
 /* IMAP APPEND: store msg in mailbox with flags/keywords; *uid_r and
  * *uidvalidity_r for APPENDUID. quota 0: unlimited. STORE_NOTFOUND when
  * the mailbox does not exist (the IMAP layer answers [TRYCREATE]). */

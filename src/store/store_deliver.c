@@ -237,6 +237,27 @@ quota_check(struct store *s, const char *owner, uint64_t quota,
 /* ---- delivery ------------------------------------------------------ */
 
 int
+store_deliveries_prune(struct store *s, int64_t before, size_t limit,
+    size_t *count_r, const char **error_r)
+{
+	static const char sql[] =
+	    "DELETE FROM deliveries WHERE rowid IN (SELECT rowid FROM "
+	    "deliveries WHERE delivered < ?1 LIMIT ?2)";
+	sqlite3_stmt *st;
+
+	*count_r = 0;
+	if (store_writable(s, error_r) != STORE_OK ||
+	    (st = store_stmt(s, sql, error_r)) == NULL)
+		return STORE_ERR;
+	db_bind_int(st, 1, before);
+	db_bind_int(st, 2, (int64_t)limit);
+	if (db_step_done(s->db, st, error_r) < 0)
+		return STORE_ERR;
+	*count_r = (size_t)db_changes(s->db);
+	return STORE_OK;
+}
+
+int
 store_delivered(struct store *s, const char *queue_id, const char *owner,
     const char **error_r)
 {

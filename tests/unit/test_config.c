@@ -505,6 +505,7 @@ Test(config, print_round_trip)
 	    "retry_min = 1m\n"
 	    "retry_max = 2h\n"
 	    "delay_warning = 0\n"
+	    "queue_retention = 1d\n"
 	    "mbox_workers = 2\n"
 	    "mailbox_sent = Sent Items\n"
 	    "mailbox_drafts = Entw\xc3\xbcrfe\n"

@@ -247,3 +247,43 @@ Test(sched, notify_socket_and_directory)
 	close(l1);
 	close(tx);
 }
+
+Test(sched, purge_keeps_what_is_waiting_or_recent)
+{
+	static const char *const a[] = { "a@x.example" };
+	struct seen s = { .n = 0 };
+	const char *err = NULL;
+	struct queue_outcome o;
+	size_t n = 99;
+
+	queue(1, 100, a, 1);	/* delivered at 150: old */
+	queue(2, 100, a, 1);	/* delivered at 900: recent */
+	queue(3, 100, a, 1);	/* still waiting */
+	cr_assert_eq(db_queue_due(db, 100, 0, 0, 10, collect, &s, &err), 0);
+	cr_assert_eq(s.n, 3);
+	o = (struct queue_outcome){ .rcpt_id = s.d[0].rcpt_id,
+	    .result = "delivered", .status = "2.0.0", .started = 150 };
+	cr_assert_eq(db_queue_outcome(db, &o, &err), QUEUE_OK);
+	o.rcpt_id = s.d[1].rcpt_id;
+	o.started = 900;
+	cr_assert_eq(db_queue_outcome(db, &o, &err), QUEUE_OK);
+	seen_clear(&s);
+	cr_assert_eq(db_queue_purge(db, 500, 10, &n, &err), QUEUE_OK, "%s",
+	    err);
+	cr_assert_eq(n, 1, "only the message final before 500 goes");
+	cr_assert_eq(db_queue_due(db, 1000, 0, 0, 10, collect, &s, &err), 0);
+	cr_assert_eq(s.n, 1, "the waiting one stays");
+	seen_clear(&s);
+	cr_assert_eq(db_exec(db, "SELECT 1", &err), 0);
+	{
+		sqlite3_stmt *st = db_stmt(db, "SELECT (SELECT count(*) FROM "
+		    "messages), (SELECT count(*) FROM bodies), (SELECT count(*) "
+		    "FROM attempts)");
+
+		cr_assert_eq(db_step_row(db, st, &err), 1);
+		cr_assert_eq(db_col_int(st, 0), 2);
+		cr_assert_eq(db_col_int(st, 1), 2, "its body went with it");
+		cr_assert_eq(db_col_int(st, 2), 1, "and its attempts");
+		sqlite3_reset(st);
+	}
+}

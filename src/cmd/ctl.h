@@ -44,6 +44,8 @@ extern const struct ctl_group ctl_network_group;
 extern const struct ctl_group ctl_grant_group;
 extern const struct ctl_group ctl_limit_group;
 extern const struct ctl_group ctl_policy_group;
+/* queue.db: ctl_queue.c. */
+extern const struct ctl_group ctl_queue_group;
 
 /* Print "sluicectl: message" to stderr. */
 void	 ctl_error(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -287,6 +287,9 @@ static const struct ctl_command commands[] = {
 	{ "policy", "check|explain ...", "Check a rule file, or explain what "
 	    "the rules decide for a mail\n(see \"sluicectl policy help\").",
 	    NULL, &ctl_policy_group },
+	{ "queue", "list|show|flush|hold|release|delete ...", "Look at and "
+	    "act on the mail queue (see \"sluicectl queue help\").", NULL,
+	    &ctl_queue_group },
 	{ "help", "[COMMAND]", "Show help for all commands or one.",
 	    cmd_help, NULL },
 	{ NULL, NULL, NULL, NULL, NULL }

@@ -228,4 +228,45 @@ int	 db_queue_rcpt_expand(struct db *db, const char *message_id,
 	    const char *orcpt, int64_t now, bool *added_r,
 	    const char **error_r);
 
+/* ---- administration (db_queue_admin.c): sluicectl queue ------------- */
+
+/* A row of queue_overview; strings valid during the callback. */
+struct queue_summary {
+	const char	*id;
+	const char	*arrived_at;	/* UTC text */
+	const char	*sender;	/* "<>" for the null sender */
+	int64_t		 size;
+	const char	*kind;
+	bool		 held;
+	int64_t		 queued, deferred, delivered, failed;
+};
+typedef int (*queue_summary_cb)(const struct queue_summary *q, void *arg);
+
+/* Messages in id (arrival) order: with all false only those with
+ * recipients still waiting. */
+int	 db_queue_list(struct db *db, bool all, queue_summary_cb cb, void *arg,
+	    const char **error_r);
+
+struct queue_rcpt_row {
+	const char	*address;
+	const char	*state;
+	int64_t		 attempts;
+	const char	*next_attempt_at;	/* UTC text */
+	const char	*status;		/* "" when none */
+	const char	*diagnostic;
+};
+typedef int (*queue_rcpt_row_cb)(const struct queue_rcpt_row *r, void *arg);
+
+/* The recipients of message id; QUEUE_NOTFOUND when it has none. */
+int	 db_queue_recipients(struct db *db, const char *id,
+	    queue_rcpt_row_cb cb, void *arg, const char **error_r);
+/* Make every waiting recipient (of id; NULL: of every message) due now. */
+int	 db_queue_flush(struct db *db, const char *id, int64_t now,
+	    size_t *count_r, const char **error_r);
+/* Hold (no delivery until released) or release message id. */
+int	 db_queue_hold(struct db *db, const char *id, bool held,
+	    const char **error_r);
+/* Remove message id with its body, recipients and attempts. */
+int	 db_queue_delete(struct db *db, const char *id, const char **error_r);
+
 #endif

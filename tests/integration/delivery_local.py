@@ -252,6 +252,7 @@ def check_quota(s):
 	st = s.rcpt_states(qid)["tiny@example.org"]
 	check_eq(st[:2], ("deferred", "4.2.2"), "over quota: deferred 4.2.2")
 	check_eq(len(s.mailbox("tiny@example.org")), 1, "nothing more stored")
+	check_queue_admin(s, qid)
 	# The mx listener refuses at RCPT what cannot fit: a message whose
 	# announced SIZE passes the quota; one of unknown size still gets in
 	# while the user is under quota.
@@ -271,6 +272,48 @@ def check_quota(s):
 	x = r.cmd("RCPT TO:<tiny@example.org>")
 	check(x.is_(250), "no SIZE, under quota: accepted (%r)" % x)
 	r.quit()
+
+
+def attempts(s, qid):
+	with contextlib.closing(s.db()) as db:
+		return db.execute("SELECT max(attempts) FROM recipients WHERE "
+		    "message_id = ?", (qid,)).fetchone()[0]
+
+
+def check_queue_admin(s, deferred_qid):
+	"""sluicectl queue: list shows the deferred message, flush retries it
+	at once (the queue worker is woken), hold keeps a message back until
+	release, delete removes one."""
+	out = s.ctl("queue", "list").decode()
+	check(deferred_qid in out and "deferred 1" in out,
+	    "queue list shows the deferred message (%r)" % out)
+	out = s.ctl("queue", "show", deferred_qid).decode()
+	check("tiny@example.org  deferred" in out and "4.2.2" in out,
+	    "queue show gives its state and reason (%r)" % out)
+	before = attempts(s, deferred_qid)
+	s.ctl("queue", "flush")
+	for _ in range(100):
+		if attempts(s, deferred_qid) > before:
+			break
+		time.sleep(0.05)
+	check(attempts(s, deferred_qid) > before, "flush: tried again at once")
+	qw = s.queue_worker()
+	os.kill(qw, signal.SIGSTOP)
+	try:
+		qid = submit(s, H.USER, ["carol@example.org"], H.message("held"))
+		s.ctl("queue", "hold", qid)
+	finally:
+		os.kill(qw, signal.SIGCONT)
+	time.sleep(0.5)
+	check_eq(s.rcpt_states(qid)["carol@example.org"][0], "queued",
+	    "a held message is not delivered")
+	s.ctl("queue", "release", qid)
+	s.wait_final([qid], timeout=10)
+	check_eq(s.rcpt_states(qid)["carol@example.org"][0], "delivered",
+	    "released: delivered at once")
+	s.ctl("queue", "delete", qid)
+	check(qid not in s.ctl("queue", "list", "--all").decode(),
+	    "delete removes it")
 
 
 def run():

@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "tls_client.h"
 #include "util.h"
 
 #define HOST	"mail.example.test"
@@ -785,4 +786,166 @@ Test(tls, error_string)
 	ERR_raise(ERR_LIB_SSL, SSL_R_NO_SHARED_CIPHER);
 	tls_error_string(NULL, 0);
 	cr_expect_eq(ERR_peek_error(), 0);
+}
+
+/* ---- the client side (tls_client.c): policies and DANE ---------------- */
+
+/* The n-th certificate of a PEM file. */
+static X509 *
+pem_cert(const char *path, int n)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x = NULL;
+
+	cr_assert_not_null(fp);
+	for (int i = 0; i <= n; i++) {
+		X509_free(x);
+		x = PEM_read_X509(fp, NULL, NULL, NULL);
+		cr_assert_not_null(x);
+	}
+	fclose(fp);
+	return x;
+}
+
+/* SHA-256 of a certificate's SubjectPublicKeyInfo: TLSA x 1 1. */
+static void
+spki_sha256(X509 *x, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	unsigned int n = 32;
+
+	cr_assert_gt(len, 0);
+	cr_assert(EVP_Digest(der, (size_t)len, out, &n, EVP_sha256(), NULL));
+	OPENSSL_free(der);
+}
+
+/* Handshake a prepared client against the test server; then judge it. */
+static bool
+client_handshake(SSL *c, enum tls_policy policy, bool dane,
+    struct tls_client_result *r)
+{
+	SSL_CTX *sc = server_ctx(CONFIG_TLS_1_2);
+	struct conn k = { .c = c };
+	BIO *cb, *sb;
+	bool done;
+
+	k.s = SSL_new(sc);
+	cr_assert(BIO_new_bio_pair(&cb, 0, &sb, 0));
+	SSL_set_bio(k.c, cb, cb);
+	SSL_set_bio(k.s, sb, sb);
+	SSL_set_connect_state(k.c);
+	SSL_set_accept_state(k.s);
+	for (int i = 0; i < 50 && !(k.c_done && k.s_done); i++)
+		if (!conn_step(k.c, &k.c_done) || !conn_step(k.s, &k.s_done))
+			break;
+	done = k.c_done && k.s_done;
+	if (done)
+		tls_client_check(c, policy, dane, r);
+	conn_free(&k);
+	SSL_CTX_free(sc);
+	return done;
+}
+
+/* Connect with policy and one TLSA record (usage < 0: none). */
+static struct tls_client_result
+client_try(const char *ca, const char *host, enum tls_policy policy,
+    int usage, const uint8_t *digest, bool *dane_r)
+{
+	const char *err = NULL;
+	SSL_CTX *cc = tls_client_ctx_new(ca, CONFIG_TLS_1_2, &err);
+	struct tls_tlsa t = { (uint8_t)usage, 1, 1, digest, 32 };
+	struct tls_client_result r;
+	SSL *c;
+
+	cr_assert_not_null(cc, "%s", err);
+	c = tls_client_new(cc, host, policy, usage < 0 ? NULL : &t,
+	    usage < 0 ? 0 : 1, dane_r, &err);
+	cr_assert_not_null(c, "%s", err);
+	memset(&r, 0, sizeof(r));
+	cr_assert(client_handshake(c, policy, *dane_r, &r),
+	    "the handshake completes whatever the certificate");
+	SSL_CTX_free(cc);
+	return r;
+}
+
+Test(tls, client_dane_ee_and_ta, .init = pki_setup, .fini = pki_teardown)
+{
+	X509 *leaf = pem_cert(pki.chain, 0), *inter = pem_cert(pki.chain, 1);
+	uint8_t ee[32], ta[32], wrong[32];
+	struct tls_client_result r;
+	bool dane;
+
+	spki_sha256(leaf, ee);
+	spki_sha256(inter, ta);
+	memset(wrong, 0x5a, sizeof(wrong));
+	/* DANE-EE 3 1 1: the key matches; no CA, no name needed. */
+	r = client_try(NULL, "other.example.test", TLS_POLICY_MAY, 3, ee,
+	    &dane);
+	cr_assert(dane);
+	cr_assert(r.ok, "%s", r.reason);
+	cr_assert_str_eq(r.dane, "verified");
+	cr_assert_str_eq(r.version, "TLSv1.3");
+	/* A record that matches nothing: the MX fails, whatever the policy. */
+	r = client_try(NULL, HOST, TLS_POLICY_MAY, 3, wrong, &dane);
+	cr_assert(dane);
+	cr_assert(!r.ok);
+	cr_assert_str_eq(r.dane, "failed");
+	cr_assert(strstr(r.reason, "DANE") != NULL);
+	/* DANE-TA 2 1 1 on the intermediate: chain and name checked. */
+	r = client_try(NULL, HOST, TLS_POLICY_DANE, 2, ta, &dane);
+	cr_assert(r.ok, "%s", r.reason);
+	cr_assert_str_eq(r.dane, "verified");
+	r = client_try(NULL, "other.example.test", TLS_POLICY_DANE, 2, ta,
+	    &dane);
+	cr_assert(!r.ok, "DANE-TA checks the MX host name");
+	X509_free(leaf);
+	X509_free(inter);
+}
+
+Test(tls, client_pkix_records_unusable, .init = pki_setup,
+    .fini = pki_teardown)
+{
+	uint8_t digest[32];
+	struct tls_client_result r;
+	bool dane = true;
+
+	memset(digest, 1, sizeof(digest));
+	/* PKIX-EE(1) is not for SMTP (RFC 7672 3.1.3): no DANE in force,
+	 * TLS without authentication. */
+	r = client_try(NULL, HOST, TLS_POLICY_ENCRYPT, 1, digest, &dane);
+	cr_assert(!dane);
+	cr_assert(r.ok);
+	cr_assert_str_eq(r.dane, "none");
+}
+
+Test(tls, client_verify_policy, .init = pki_setup, .fini = pki_teardown)
+{
+	struct tls_client_result r;
+	bool dane;
+
+	r = client_try(pki.root, HOST, TLS_POLICY_VERIFY, -1, NULL, &dane);
+	cr_assert(r.ok, "%s", r.reason);
+	r = client_try(pki.root, "other.example.test", TLS_POLICY_VERIFY, -1,
+	    NULL, &dane);
+	cr_assert(!r.ok, "the name must match");
+	r = client_try(pki.rsa_cert, HOST, TLS_POLICY_VERIFY, -1, NULL,
+	    &dane);
+	cr_assert(!r.ok, "no path to a trusted root fails");
+	/* encrypt: any certificate will do. */
+	r = client_try(pki.rsa_cert, "x.example", TLS_POLICY_ENCRYPT, -1,
+	    NULL, &dane);
+	cr_assert(r.ok);
+}
+
+Test(tls, client_policy_names)
+{
+	enum tls_policy p;
+
+	cr_assert_eq(tls_policy_parse("dane", &p), 0);
+	cr_assert_eq(p, TLS_POLICY_DANE);
+	cr_assert_str_eq(tls_policy_name(TLS_POLICY_VERIFY), "verify");
+	cr_assert_eq(tls_policy_parse("DANE", &p), -1);
+	cr_assert(tls_policy_allows_plaintext(TLS_POLICY_MAY));
+	cr_assert(!tls_policy_allows_plaintext(TLS_POLICY_ENCRYPT));
 }

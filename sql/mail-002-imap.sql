@@ -139,6 +139,34 @@ BEGIN
 	DELETE FROM bodies WHERE id = old.body_id AND refs = 0;
 END;
 
+-- mailboxes.bytes: the sum of the sizes of the mailbox's messages, kept
+-- by the triggers below, so a quota check (the sum over a user's few
+-- mailboxes) never reads the messages themselves.
+ALTER TABLE mailboxes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET bytes = (SELECT coalesce(sum(m.size), 0)
+	FROM messages m WHERE m.mailbox_id = mailboxes.id);
+
+CREATE TRIGGER messages_bytes_add AFTER INSERT ON messages
+BEGIN
+	UPDATE mailboxes SET bytes = bytes + new.size
+	WHERE id = new.mailbox_id;
+END;
+
+CREATE TRIGGER messages_bytes_remove AFTER DELETE ON messages
+BEGIN
+	UPDATE mailboxes SET bytes = bytes - old.size
+	WHERE id = old.mailbox_id;
+END;
+
+CREATE TRIGGER messages_bytes_move AFTER UPDATE OF mailbox_id, size
+ON messages
+BEGIN
+	UPDATE mailboxes SET bytes = bytes - old.size
+	WHERE id = old.mailbox_id;
+	UPDATE mailboxes SET bytes = bytes + new.size
+	WHERE id = new.mailbox_id;
+END;
+
 -- body_fts has no foreign key: remove a body's index rows with it.
 CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies
 BEGIN

@@ -47,6 +47,7 @@
 #define GRACE_SECS		30	/* SIGTERM: transactions may finish */
 #define RESTART_PAUSE_MAX	60	/* seconds between restarts at worst */
 #define QUICK_DEATH_SECS	5	/* died this soon: back off */
+#define QUICK_KILLS_FREE	50	/* SIGKILLed this often: at once */
 
 enum worker_kind {
 	WORKER_SMTP,
@@ -61,6 +62,7 @@ struct worker_slot {
 	time_t		 started;
 	time_t		 restart_at;	/* empty slot waiting to be refilled */
 	unsigned	 pause;		/* current restart pause */
+	unsigned	 quick_kills;	/* SIGKILLs in a row, each soon */
 };
 
 /* What one generation of workers is started with. */
@@ -558,8 +560,12 @@ worker_reaped(struct master *m, pid_t pid, int status, bool stopping)
 	}
 	/* A worker that dies right after starting would die again: pause.
 	 * Not one killed from outside (an operator, the OOM killer): it
-	 * did nothing wrong, and mail waits while it is away. */
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+	 * did nothing wrong, and mail waits while it is away; unless that
+	 * keeps happening (the OOM killer on the same large message). */
+	if (now - slot->started >= QUICK_DEATH_SECS)
+		slot->quick_kills = 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    ++slot->quick_kills <= QUICK_KILLS_FREE)
 		slot->pause = 0;
 	else if (now - slot->started < QUICK_DEATH_SECS)
 		slot->pause = slot->pause ? slot->pause * 2 : 1;

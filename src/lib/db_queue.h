@@ -174,6 +174,7 @@ struct queue_envelope {
 	char		*dsn_ret;	/* NULL, FULL, HDRS */
 	char		*dsn_envid;
 	bool		 delay_notified;	/* its delay notice went out */
+	bool		 held;			/* an operator holds it */
 };
 void	 queue_envelope_clear(struct queue_envelope *e);
 int	 db_queue_envelope_get(struct db *db, const char *id,
@@ -213,7 +214,8 @@ struct queue_outcome {
 /*
  * Record o: the recipient's state, counters and last result, and an
  * attempts row. Call inside a transaction (db_begin) with the others of
- * the same batch.
+ * the same batch. QUEUE_NOTFOUND (nothing written) when the recipient is
+ * no longer waiting: an operator finished or removed it meanwhile.
  */
 int	 db_queue_outcome(struct db *db, const struct queue_outcome *o,
 	    const char **error_r);

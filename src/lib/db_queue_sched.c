@@ -130,7 +130,8 @@ db_queue_envelope_get(struct db *db, const char *id, struct queue_envelope *e,
 {
 	static const char sql[] =
 	    "SELECT arrived, sender, kind, size, smtputf8, body_type, "
-	    "dsn_ret, dsn_envid, delay_notified FROM messages WHERE id = ?1";
+	    "dsn_ret, dsn_envid, delay_notified, held FROM messages "
+	    "WHERE id = ?1";
 	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
 	int rc;
 
@@ -150,6 +151,7 @@ db_queue_envelope_get(struct db *db, const char *id, struct queue_envelope *e,
 	e->dsn_ret = col_dup_or_null(st, 6);
 	e->dsn_envid = col_dup_or_null(st, 7);
 	e->delay_notified = db_col_int(st, 8) != 0;
+	e->held = db_col_int(st, 9) != 0;
 	sqlite3_reset(st);
 	return QUEUE_OK;
 }
@@ -167,7 +169,8 @@ outcome_update(struct db *db, const struct queue_outcome *o,
 	static const char sql[] =
 	    "UPDATE recipients SET state = ?2, attempts = attempts + 1, "
 	    "last_attempt = ?3, next_attempt = ?4, status = ?5, "
-	    "diagnostic = ?6, finished = ?7 WHERE id = ?1";
+	    "diagnostic = ?6, finished = ?7 "
+	    "WHERE id = ?1 AND state IN ('queued', 'deferred')";
 	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
 	bool final = outcome_is_final(o->result);
 
@@ -197,6 +200,9 @@ db_queue_outcome(struct db *db, const struct queue_outcome *o,
 
 	if (outcome_update(db, o, error_r) == QUEUE_ERR)
 		return QUEUE_ERR;
+	/* Finished meanwhile (an operator's doing): leave it alone. */
+	if (db_changes(db) == 0)
+		return QUEUE_NOTFOUND;
 	if ((st = sched_stmt(db, sql, error_r)) == NULL)
 		return QUEUE_ERR;
 	db_bind_int(st, 1, o->rcpt_id);

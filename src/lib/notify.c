@@ -80,8 +80,13 @@ notify_send_dir(int fd, const char *dir, const void *data, size_t len)
 	if (fd == -1 || (d = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
 		if (de->d_name[0] == '.' || (size_t)snprintf(path,
 		    sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		/* Sockets only: never follow a link somewhere else. */
+		if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
 			continue;
 		if (notify_send(fd, path, data, len) == 0)
 			n++;

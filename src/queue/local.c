@@ -37,11 +37,13 @@ struct verdict {
 	char		 diagnostic[256];
 	size_t		 nlocal, nremote;
 	enum dsn_action	 action;
+	bool		 unexpanded;	/* expansion itself failed */
 };
 
 struct expansion {
 	struct target	*v;
 	size_t		 n, alloc;
+	size_t		 start;		/* first target of this recipient */
 	char		**seen;		/* addresses expanded so far */
 	size_t		 nseen, seen_alloc;
 	bool		 looped;
@@ -168,7 +170,7 @@ expand_alias(struct local_agent *a, const char *address, unsigned depth,
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
-		if (x->n >= LOCAL_TARGETS_MAX) {
+		if (x->n - x->start >= LOCAL_TARGETS_MAX) {
 			verdict_set(v, "failed", "5.3.0", "%s expands to too "
 			    "many addresses", address);
 			rc = -1;
@@ -262,13 +264,16 @@ expand_all(struct local_agent *a, const struct queue_due *rcpts, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t before = x->n;
 
+		x->start = before;
 		x->looped = false;
 		/* Each recipient's expansion may reach what another's did. */
 		for (size_t j = 0; j < x->nseen; j++)
 			free(x->seen[j]);
 		x->nseen = 0;
-		if (expand(a, rcpts[i].address, 0, x, i, &v[i]) == -1)
+		if (expand(a, rcpts[i].address, 0, x, i, &v[i]) == -1) {
+			v[i].unexpanded = true;
 			continue;
+		}
 		if (x->n == before && x->looped)
 			verdict_set(&v[i], "failed", "5.4.6", "alias loop at %s",
 			    rcpts[i].address);
@@ -494,8 +499,9 @@ record_expanded(struct local_agent *a, const char *message_id,
 		char orcpt[ADDR_TEXT_MAX + 16];
 		bool added;
 
-		if (x->v[i].local ||
-		    strcmp(v[x->v[i].origin].result, "delivered") != 0)
+		/* Whatever became of the local members (a full mailbox
+		 * defers only them): the remote ones go on their own. */
+		if (x->v[i].local || v[x->v[i].origin].unexpanded)
 			continue;
 		snprintf(orcpt, sizeof(orcpt), "rfc822;%s", d->address);
 		if (db_queue_rcpt_expand(a->queue, message_id, d->rcpt_id,
@@ -518,10 +524,21 @@ record_outcomes(struct local_agent *a, const struct queue_due *rcpts,
 		    .duration_ms = ms, .next_attempt = retry_at(a->cfg,
 		    rcpts[i].attempts, now) };
 
-		if (db_queue_outcome(a->queue, &o, error_r) != QUEUE_OK)
+		if (db_queue_outcome(a->queue, &o, error_r) == QUEUE_ERR)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * A notice of ours that failed: it carries NOTIFY=NEVER, but the
+ * postmaster hears of it once (notice.h).
+ */
+static bool
+double_bounce(const struct queue_envelope *env, enum dsn_action action)
+{
+	return action == DSN_ACTION_FAILED && env->sender[0] == '\0' &&
+	    strcmp(env->kind, "mail") != 0;
 }
 
 /* Is the one delay notice of this message due now? */
@@ -553,8 +570,8 @@ record_notices(struct local_agent *a, const struct queue_envelope *env,
 		bool deferred = strcmp(v[i].result, "deferred") == 0;
 
 		delayed |= deferred;
-		if ((deferred && !delay) ||
-		    !notice_wanted(rcpts[i].notify, v[i].action))
+		if ((deferred && !delay) || (!notice_wanted(rcpts[i].notify,
+		    v[i].action) && !double_bounce(env, v[i].action)))
 			continue;
 		dr[k++] = (struct dsn_rcpt){ .final_rcpt = rcpts[i].address,
 		    .orcpt = rcpts[i].orcpt, .action = v[i].action,
@@ -644,8 +661,15 @@ local_deliver(struct local_agent *a, const char *message_id,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	buf_init(&body, 0);
-	if (db_queue_envelope_get(a->queue, message_id, &env, &e) != QUEUE_OK ||
-	    db_queue_body_read(a->queue, message_id, &body, &e) != QUEUE_OK) {
+	if ((rc = db_queue_envelope_get(a->queue, message_id, &env, &e)) ==
+	    QUEUE_NOTFOUND || (rc == QUEUE_OK && env.held)) {
+		/* Deleted or held by an operator since the scan. */
+		rc = 0;
+		goto out;
+	}
+	if (rc != QUEUE_OK || (rc = db_queue_body_read(a->queue, message_id,
+	    &body, &e)) != QUEUE_OK) {
+		rc = -1;
 		log_msg(LOG_ERR, NULL, message_id, "event=queue-read-failed "
 		    "error=%s", log_quote_err(e));
 		goto out;
@@ -654,11 +678,10 @@ local_deliver(struct local_agent *a, const char *message_id,
 	store_all(a, &env, &body, &x, v, now);
 	verdicts_finish(&x, rcpts, n, v);
 	verdicts_expire(a->cfg, &env, v, n, now);
-	if (record_all(a, &env, &body, rcpts, n, &x, v, now, ms_since(&t0),
-	    rep) == 0) {
+	rc = record_all(a, &env, &body, rcpts, n, &x, v, now, ms_since(&t0),
+	    rep);
+	if (rc == 0)
 		log_verdicts(&env, rcpts, n, v, rep);
-		rc = 0;
-	}
 out:
 	queue_envelope_clear(&env);
 	expansion_clear(&x);

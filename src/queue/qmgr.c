@@ -244,7 +244,7 @@ batch_done(void *arg)
 	struct batch *b = arg;
 	struct qmgr *q = b->q;
 	/* Notices the batch queued are due at once too. */
-	bool more = b->full || q->again || b->rep.notices > 0;
+	bool more = b->full || b->rep.notices > 0, again = q->again;
 
 	q->busy = false;
 	q->again = false;
@@ -257,6 +257,7 @@ batch_done(void *arg)
 	 * at once: the database is in trouble. */
 	if (b->failures > 0)
 		more = false;
+	more |= again;	/* new mail came meanwhile */
 	batch_free(b);
 	if (q->stopping) {
 		event_base_loopexit(q->base, NULL);

@@ -528,8 +528,28 @@ text_run_end(const char *v, size_t len, size_t i)
 	return i;
 }
 
+static int decode_header(const char *, size_t, struct buf *);
+
+/*
+ * The decoded value is one line: CR, LF and NUL, which encoded words can
+ * carry (=0A), become spaces, so no value can fake another header line
+ * for SEARCH HEADER.
+ */
 int
 msginfo_decode_header(const char *value, size_t len, struct buf *out)
+{
+	size_t start = out->len;
+	int r = decode_header(value, len, out);
+
+	for (size_t i = start; i < out->len; i++)
+		if (out->data[i] == '\r' || out->data[i] == '\n' ||
+		    out->data[i] == '\0')
+			out->data[i] = ' ';
+	return r;
+}
+
+static int
+decode_header(const char *value, size_t len, struct buf *out)
 {
 	struct hdec d = { out, BUF_INIT, NULL, 0 };
 	struct ew ew;

@@ -189,8 +189,7 @@ store_user_usage(struct store *s, const char *owner, uint64_t *bytes_r,
     const char **error_r)
 {
 	static const char sql[] =
-	    "SELECT coalesce(sum(m.size), 0) FROM mailboxes b"
-	    " JOIN messages m ON m.mailbox_id = b.id WHERE b.owner = ?1";
+	    "SELECT coalesce(sum(bytes), 0) FROM mailboxes WHERE owner = ?1";
 	sqlite3_stmt *st = store_stmt(s, sql, error_r);
 
 	*bytes_r = 0;

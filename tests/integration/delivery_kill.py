@@ -68,12 +68,13 @@ def delivered_count(s, ids):
 def kill_during_delivery(s, rng, ids):
 	"""Let the stopped queue worker go, then SIGKILL each queue worker
 	(the master starts a new one at once) a random 5 to 120 ms after it
-	appears, until everything is delivered (at most 30 kills). Returns
+	appears, until everything is delivered (at most 12 kills: sluiced
+	restarts a worker killed 50 times in a row without a pause). Returns
 	how many kills hit a burst still being delivered."""
 	total = 3 * len(ids)
 	mid_burst = 0
 	last = None
-	for _ in range(30):
+	for _ in range(12):
 		pid = None
 		for _ in range(400):
 			pid = s.queue_worker()

@@ -109,7 +109,9 @@ enqueue(const char *kind, const char *sender, const char *rcpt,
 	m->kind = kind;
 	m->sender = xstrdup(sender);
 	m->listener = xstrdup("mx");
-	queue_msg_add_rcpt(m, rcpt, 0, NULL, NULL);
+	/* Our own notices go out with NOTIFY=NEVER (notice.c). */
+	queue_msg_add_rcpt(m, rcpt, strcmp(kind, "mail") == 0 ? 0 :
+	    QUEUE_NOTIFY_NEVER, NULL, NULL);
 	buf_printf(&m->prefix, "Subject: test %u\r\n\r\n", seq);
 	for (size_t i = 0; i < extra; i++)
 		buf_append_byte(&m->prefix, 'x');
@@ -264,6 +266,35 @@ Test(local, failed_notice_goes_to_postmaster_once)
 	cr_assert_str_eq(status, "5.2.1");
 	cr_assert_eq(rep.notices, 0, "no notice about a failed notice to the "
 	    "postmaster");
+}
+
+Test(local, target_limit_is_per_recipient)
+{
+	char id[QID_LEN + 1], state[32], status[16], a[64];
+	struct queue_msg *m = queue_msg_new();
+	const char *err = NULL;
+	int64_t next;
+
+	/* Two lists of 600 each: each under the limit on its own. */
+	for (int i = 0; i < 1200; i++) {
+		snprintf(a, sizeof(a), "r%d@far.example", i);
+		alias(i < 600 ? "list1@example.org" : "list2@example.org", a);
+	}
+	qid_encode(UINT64_C(1750000000000) + 999, 9, 999, m->id);
+	m->arrived = NOW;
+	m->sender = xstrdup("alice@example.org");
+	m->listener = xstrdup("mx");
+	queue_msg_add_rcpt(m, "list1@example.org", 0, NULL, NULL);
+	queue_msg_add_rcpt(m, "list2@example.org", 0, NULL, NULL);
+	buf_append_str(&m->prefix, "Subject: lists\r\n\r\nx\r\n");
+	cr_assert_eq(db_queue_insert(queue, m, &err), QUEUE_OK, "%s", err);
+	memcpy(id, m->id, sizeof(id));
+	queue_msg_free(&m);
+	deliver(id, NOW);
+	rcpt_state(id, state, status, &next);
+	cr_assert_str_eq(state, "delivered", "%s", status);
+	cr_assert_eq(count("SELECT count(*) FROM recipients WHERE "
+	    "expanded_from IS NOT NULL"), 1200);
 }
 
 Test(local, second_attempt_stores_nothing_twice)

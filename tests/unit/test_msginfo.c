@@ -973,3 +973,15 @@ Test(msginfo, base_subject)
 		free(msg);
 	}
 }
+
+Test(msginfo, decoded_header_is_one_line)
+{
+	static const char v[] = "=?UTF-8?Q?a=0D=0AFrom:_ceo@bank=00x?=";
+	struct buf out = BUF_INIT;
+
+	buf_init(&out, 0);
+	cr_assert_eq(msginfo_decode_header(v, sizeof(v) - 1, &out), 0);
+	/* NUL was already U+FFFD; CR and LF are spaces. */
+	cr_assert_str_eq(buf_cstr(&out), "a  From: ceo@bank" U_FFFD "x");
+	buf_release(&out);
+}

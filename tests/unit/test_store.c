@@ -143,6 +143,10 @@ rows_check(int64_t bodies, int64_t messages)
 	cr_assert_eq(sql_int("SELECT count(*) FROM bodies WHERE refs <>"
 	    " (SELECT count(*) FROM messages m WHERE m.body_id = bodies.id)"),
 	    0);
+	/* The byte counts the quota reads follow every change. */
+	cr_assert_eq(sql_int("SELECT count(*) FROM mailboxes b WHERE bytes <>"
+	    " (SELECT coalesce(sum(m.size), 0) FROM messages m"
+	    " WHERE m.mailbox_id = b.id)"), 0);
 }
 
 /* Deliver msg to owner's INBOX; returns the UID. */

@@ -13,11 +13,11 @@
 #include "db_directory.h"
 #include "db_queue.h"
 #include "log.h"
-#include "notice.h"
 #include "notify.h"
 #include "qid.h"
 #include "store.h"
 #include "util.h"
+#include "verdict.h"
 #include "local.h"
 
 #define DAY	(24 * 60 * 60)
@@ -28,16 +28,6 @@ struct target {
 	bool		 local;
 	uint64_t	 quota;		/* local: octets, 0 unlimited */
 	size_t		 origin;	/* index of the due recipient */
-};
-
-/* What became of one due recipient. */
-struct verdict {
-	const char	*result;	/* delivered, deferred, failed */
-	const char	*status;
-	char		 diagnostic[256];
-	size_t		 nlocal, nremote;
-	enum dsn_action	 action;
-	bool		 unexpanded;	/* expansion itself failed */
 };
 
 struct expansion {
@@ -101,25 +91,6 @@ expansion_add(struct expansion *x, const char *address, bool local,
 	}
 	x->v[x->n++] = (struct target){ xstrdup(address), local, quota,
 	    origin };
-}
-
-static void verdict_set(struct verdict *, const char *, const char *,
-    const char *, ...) PRINTF_LIKE(4, 5);
-
-static void
-verdict_set(struct verdict *v, const char *result, const char *status,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	v->result = result;
-	v->status = status;
-	v->action = strcmp(result, "failed") == 0 ? DSN_ACTION_FAILED :
-	    strcmp(result, "deferred") == 0 ? DSN_ACTION_DELAYED :
-	    DSN_ACTION_DELIVERED;
-	va_start(ap, fmt);
-	vsnprintf(v->diagnostic, sizeof(v->diagnostic), fmt, ap);
-	va_end(ap);
 }
 
 struct alias_list {
@@ -409,19 +380,6 @@ store_all(struct local_agent *a, const struct queue_envelope *env,
 
 /* ---- outcomes ----------------------------------------------------- */
 
-/* When a deferred recipient is tried again: doubling from retry_min. */
-static int64_t
-retry_at(const struct config *cfg, int attempts, time_t now)
-{
-	int64_t delay = cfg->retry_min;
-
-	for (int i = 0; i < attempts && delay < cfg->retry_max; i++)
-		delay *= 2;
-	if (delay > cfg->retry_max)
-		delay = cfg->retry_max;
-	return (int64_t)now + delay;
-}
-
 /* Did recipient i reach a mailbox of its own name (no alias)? */
 static bool
 target_is_self(const struct expansion *x, size_t origin, const char *address)
@@ -463,31 +421,6 @@ verdicts_finish(const struct expansion *x, const struct queue_due *rcpts,
 	}
 }
 
-/*
- * Past queue_lifetime a deferral is final: the temporary status becomes
- * the permanent one of the same class (4.2.2 -> 5.2.2, mailbox full).
- */
-static void
-verdicts_expire(const struct config *cfg, const struct queue_envelope *env,
-    struct verdict *v, size_t n, time_t now)
-{
-	char status[16], why[sizeof(v->diagnostic)];
-
-	if (now - env->arrived < cfg->queue_lifetime)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].result, "deferred") != 0)
-			continue;
-		snprintf(status, sizeof(status), "5%s", v[i].status + 1);
-		str_copy(why, v[i].diagnostic, sizeof(why));
-		verdict_set(&v[i], "failed", "5.4.7", "gave up after the "
-		    "queue lifetime: %s", why);
-		/* verdict_set keeps a pointer: the static classes only. */
-		v[i].status = strcmp(status, "5.2.2") == 0 ? "5.2.2" :
-		    strcmp(status, "5.3.0") == 0 ? "5.3.0" : "5.4.7";
-	}
-}
-
 /* Remote targets become recipients of their own on the same message. */
 static int
 record_expanded(struct local_agent *a, const char *message_id,
@@ -513,88 +446,6 @@ record_expanded(struct local_agent *a, const char *message_id,
 }
 
 static int
-record_outcomes(struct local_agent *a, const struct queue_due *rcpts,
-    size_t n, const struct verdict *v, time_t now, int64_t ms,
-    const char **error_r)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct queue_outcome o = { .rcpt_id = rcpts[i].rcpt_id,
-		    .result = v[i].result, .status = v[i].status,
-		    .diagnostic = v[i].diagnostic, .started = now,
-		    .duration_ms = ms, .next_attempt = retry_at(a->cfg,
-		    rcpts[i].attempts, now) };
-
-		if (db_queue_outcome(a->queue, &o, error_r) == QUEUE_ERR)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * A notice of ours that failed: it carries NOTIFY=NEVER, but the
- * postmaster hears of it once (notice.h).
- */
-static bool
-double_bounce(const struct queue_envelope *env, enum dsn_action action)
-{
-	return action == DSN_ACTION_FAILED && env->sender[0] == '\0' &&
-	    strcmp(env->kind, "mail") != 0;
-}
-
-/* Is the one delay notice of this message due now? */
-static bool
-delay_due(const struct config *cfg, const struct queue_envelope *env,
-    time_t now)
-{
-	return cfg->delay_warning > 0 && !env->delay_notified &&
-	    now - env->arrived >= cfg->delay_warning;
-}
-
-/*
- * Queue the notices the outcomes call for (in the same transaction):
- * failures and successes as NOTIFY asks, and once per message, past
- * delay_warning, the delay of the recipients still deferred.
- */
-static int
-record_notices(struct local_agent *a, const struct queue_envelope *env,
-    const struct buf *body, const struct queue_due *rcpts, size_t n,
-    const struct verdict *v, time_t now, size_t *count, const char **error_r)
-{
-	struct dsn_rcpt *dr = xcalloc(n + 1, sizeof(*dr));
-	bool delay = delay_due(a->cfg, env, now), delayed = false;
-	struct queue_msg *m = NULL;
-	size_t k = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		bool deferred = strcmp(v[i].result, "deferred") == 0;
-
-		delayed |= deferred;
-		if ((deferred && !delay) || (!notice_wanted(rcpts[i].notify,
-		    v[i].action) && !double_bounce(env, v[i].action)))
-			continue;
-		dr[k++] = (struct dsn_rcpt){ .final_rcpt = rcpts[i].address,
-		    .orcpt = rcpts[i].orcpt, .action = v[i].action,
-		    .status = v[i].status, .diagnostic = v[i].diagnostic,
-		    .last_attempt = now, .retry_until = deferred ?
-		    (time_t)(env->arrived + a->cfg->queue_lifetime) : 0 };
-	}
-	if (k > 0 && (rc = notice_make(a->cfg, &a->qid, env, body->data,
-	    body->len, dr, k, now, &m, error_r)) == 0 && m != NULL) {
-		if ((rc = db_queue_insert(a->queue, m, error_r)) == QUEUE_OK)
-			(*count)++;
-		log_msg(LOG_INFO, NULL, env->id, "event=notice notice=%s "
-		    "kind=%s to=%s", m->id, m->kind, m->rcpts[0].address);
-		queue_msg_free(&m);
-	}
-	free(dr);
-	if (rc == 0 && delay && delayed &&
-	    db_queue_delay_notified(a->queue, env->id, error_r) != QUEUE_OK)
-		rc = -1;
-	return rc == 0 ? 0 : -1;
-}
-
-static int
 record_all(struct local_agent *a, const struct queue_envelope *env,
     const struct buf *body, const struct queue_due *rcpts, size_t n,
     const struct expansion *x, const struct verdict *v, time_t now,
@@ -605,9 +456,9 @@ record_all(struct local_agent *a, const struct queue_envelope *env,
 	if (db_begin(a->queue, &e) == -1)
 		goto fail;
 	if (record_expanded(a, env->id, rcpts, x, v, now, &e) == -1 ||
-	    record_outcomes(a, rcpts, n, v, now, ms, &e) == -1 ||
-	    record_notices(a, env, body, rcpts, n, v, now, &rep->notices,
-	    &e) == -1 || db_commit(a->queue, &e) == -1) {
+	    verdicts_record(a->queue, a->cfg, &a->qid, env, body, rcpts, n,
+	    v, now, ms, &rep->notices, &e) == -1 ||
+	    db_commit(a->queue, &e) == -1) {
 		db_rollback(a->queue);
 		goto fail;
 	}
@@ -616,24 +467,6 @@ fail:
 	log_msg(LOG_ERR, NULL, env->id, "event=queue-update-failed error=%s",
 	    log_quote_err(e));
 	return -1;
-}
-
-static void
-log_verdicts(const struct queue_envelope *env, const struct queue_due *rcpts,
-    size_t n, const struct verdict *v, struct local_report *rep)
-{
-	for (size_t i = 0; i < n; i++) {
-		log_msg(strcmp(v[i].result, "delivered") == 0 ? LOG_INFO :
-		    LOG_NOTICE, NULL, env->id, "event=local-delivery to=%s "
-		    "result=%s status=%s detail=%s", rcpts[i].address,
-		    v[i].result, v[i].status, log_quote_err(v[i].diagnostic));
-		if (strcmp(v[i].result, "delivered") == 0)
-			rep->delivered++;
-		else if (strcmp(v[i].result, "deferred") == 0)
-			rep->deferred++;
-		else
-			rep->failed++;
-	}
 }
 
 static int64_t
@@ -681,7 +514,8 @@ local_deliver(struct local_agent *a, const char *message_id,
 	rc = record_all(a, &env, &body, rcpts, n, &x, v, now, ms_since(&t0),
 	    rep);
 	if (rc == 0)
-		log_verdicts(&env, rcpts, n, v, rep);
+		verdicts_log("local-delivery", &env, rcpts, n, v,
+		    &rep->delivered, &rep->deferred, &rep->failed);
 out:
 	queue_envelope_clear(&env);
 	expansion_clear(&x);

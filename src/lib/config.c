@@ -14,6 +14,7 @@
 #include "util.h"
 #include "buf.h"
 #include "listener.h"
+#include "relay.h"
 #include "config.h"
 
 #define KiB	1024ULL
@@ -36,7 +37,8 @@ enum config_type {
 	CONFIG_BOOL,
 	CONFIG_ENUM,
 	CONFIG_LIST,
-	CONFIG_LISTENERS
+	CONFIG_LISTENERS,
+	CONFIG_RELAYS
 };
 
 struct config_key {
@@ -47,16 +49,12 @@ struct config_key {
 	uint64_t	 min;		/* strings and paths: length */
 	uint64_t	 max;
 	const char *const *names;	/* CONFIG_ENUM, NULL-terminated */
-	/* A further test of a string value: NULL, or why it is bad. */
+	/* A further test of a string value, or of each item of a list:
+	 * NULL, or why it is bad. */
 	const char	*(*check)(const char *value, size_t len);
 	const char	*doc;
 };
 
-static const char *check_hostname(const char *, size_t);
-static const char *check_account(const char *, size_t);
-static const char *check_delimiter(const char *, size_t);
-static const char *check_postmaster(const char *, size_t);
-static const char *check_mailbox(const char *, size_t);
 
 static const char *const log_names[] = { "syslog", "stderr", NULL };
 static const char *const log_level_names[] = {
@@ -68,12 +66,17 @@ static const char *const tls_version_names[] = {
 static const char *const password_scheme_names[] = {
 	"yescrypt", "bcrypt", "sha512crypt", "sha256crypt", NULL
 };
+static const char *const tls_policy_names[] = {
+	"none", "may", "encrypt", "verify", "dane", NULL
+};
 
 _Static_assert(ARRAY_SIZE(log_names) == CONFIG_LOG_STDERR + 2, "log");
 _Static_assert(ARRAY_SIZE(log_level_names) == CONFIG_LOG_ERROR + 2, "level");
 _Static_assert(ARRAY_SIZE(tls_version_names) == CONFIG_TLS_1_3 + 2, "tls");
 _Static_assert(ARRAY_SIZE(password_scheme_names) ==
     CONFIG_PASSWORD_SHA256CRYPT + 2, "scheme");
+_Static_assert(ARRAY_SIZE(tls_policy_names) == CONFIG_TLS_POLICY_DANE + 2,
+    "tls policy");
 
 /*
  * The offset of a field, and a compile error when the field's type is not
@@ -88,6 +91,9 @@ _Static_assert(ARRAY_SIZE(password_scheme_names) ==
 	{ #f, CONFIG_STRING, FIELD(f, char *), def, min, max, NULL, check, doc }
 #define K_PATH(f, def, doc) \
 	{ #f, CONFIG_PATH, FIELD(f, char *), def, 1, 1023, NULL, NULL, doc }
+/* A path that may be empty. */
+#define K_PATH0(f, def, doc) \
+	{ #f, CONFIG_PATH, FIELD(f, char *), def, 0, 1023, NULL, NULL, doc }
 #define K_INT(f, def, min, max, doc) \
 	{ #f, CONFIG_INT, FIELD(f, int), def, min, max, NULL, NULL, doc }
 #define K_SIZE(f, def, min, max, doc) \
@@ -99,9 +105,15 @@ _Static_assert(ARRAY_SIZE(password_scheme_names) ==
 	{ #f, CONFIG_BOOL, FIELD(f, bool), def, 0, 1, NULL, NULL, doc }
 #define K_ENUM(f, def, names, doc) \
 	{ #f, CONFIG_ENUM, ENUM_FIELD(f), def, 0, 0, names, NULL, doc }
+#define K_LIST(f, def, check, doc) \
+	{ #f, CONFIG_LIST, FIELD(f, struct config_list), def, 0, 0, NULL, \
+	    check, doc }
 #define K_LISTENERS(f, def, doc) \
 	{ #f, CONFIG_LISTENERS, FIELD(f, struct listener_list), def, 0, 0, \
 	    NULL, NULL, doc }
+#define K_RELAYS(f, doc) \
+	{ #f, CONFIG_RELAYS, FIELD(f, struct relay_list), "", 0, 0, NULL, \
+	    NULL, doc }
 
 #define DEFAULT_LISTEN \
 	"mx *:25\n" \
@@ -114,14 +126,14 @@ _Static_assert(ARRAY_SIZE(password_scheme_names) ==
 	"pop3s *:995"
 
 static const struct config_key config_keys[] = {
-	K_STRING(hostname, "", 0, 253, check_hostname,
+	K_STRING(hostname, "", 0, 253, config_check_hostname,
 	    "Name in greetings and Received; empty: the system host name"),
 	K_PATH(state_dir, SLUICE_STATEDIR,
 	    "Directory holding directory.db, queue.db and mail.db"),
 	K_PATH(run_dir, SLUICE_RUNDIR, "Directory for sockets and pid files"),
-	K_STRING(user, "sluice", 1, 32, check_account,
+	K_STRING(user, "sluice", 1, 32, config_check_account,
 	    "Unprivileged account the workers switch to"),
-	K_STRING(group, "sluice", 1, 32, check_account,
+	K_STRING(group, "sluice", 1, 32, config_check_account,
 	    "Group the workers switch to"),
 	K_ENUM(log, "syslog", log_names, "Where log lines go"),
 	K_ENUM(log_level, "info", log_level_names,
@@ -168,9 +180,9 @@ static const struct config_key config_keys[] = {
 	    "Cost of new hashes, range set by the scheme; 0: its default"),
 	K_PATH(policy_file, SLUICE_SYSCONFDIR "/policy/default.policy",
 	    "Policy rules"),
-	K_STRING(recipient_delimiter, "", 0, 1, check_delimiter,
+	K_STRING(recipient_delimiter, "", 0, 1, config_check_delimiter,
 	    "Separator of user+detail (one of + - _ =); empty: none"),
-	K_STRING(postmaster, "postmaster", 1, 254, check_postmaster,
+	K_STRING(postmaster, "postmaster", 1, 254, config_check_postmaster,
 	    "Local part or address that receives double bounces"),
 	K_DURATION(queue_lifetime, "5d", MINUTE, 90 * DAY,
 	    "How long delivery is retried before the mail bounces"),
@@ -182,18 +194,60 @@ static const struct config_key config_keys[] = {
 	    "Delay after which the sender is warned; 0: never"),
 	K_DURATION(queue_retention, "7d", 0, 365 * DAY,
 	    "How long delivered and bounced mail stays in queue.db"),
+	K_RELAYS(relay,
+	    "A smarthost: NAME HOST[:PORT] [OPTION ...]; one per line"),
+	K_STRING(relay_default, "", 0, RELAY_NAME_MAX,
+	    config_check_relay_name,
+	    "Relay for all mail to other domains; empty: their MX hosts"),
+	K_LIST(relay_domains, "", config_check_relay_route,
+	    "Relays for some domains, as DOMAIN=NAME items"),
+	K_ENUM(smtp_tls_policy, "may", tls_policy_names,
+	    "TLS towards the MX hosts of other domains"),
+	K_LIST(smtp_tls_policies, "", config_check_tls_policy_item,
+	    "TLS policies for some domains, as DOMAIN=POLICY items"),
+	K_PATH0(smtp_client_ca_file, "",
+	    "CA certificates (PEM) for verify; empty: the system's"),
+	K_INT(remote_port, "25", 1, 65535, "TCP port of remote MX hosts"),
+	/* RFC 5321 4.5.3.2 floors, not enforced (tests need short ones):
+	 * greeting 5m, commands 5m (DATA 2m, data blocks 3m), dot 10m. */
+	K_DURATION(smtp_client_connect_timeout, "30s", 1, HOUR,
+	    "Time a TCP connection to a remote host may take"),
+	K_DURATION(smtp_client_greeting_timeout, "5m", 1, HOUR,
+	    "Time a remote server has to send its greeting"),
+	K_DURATION(smtp_client_command_timeout, "5m", 1, HOUR,
+	    "Time a remote server has to reply to a command"),
+	K_DURATION(smtp_client_data_timeout, "10m", 1, HOUR,
+	    "Time a remote server has to reply to the final dot"),
+	K_INT(smtp_client_max_connections, "100", 1, 10000,
+	    "Most outgoing SMTP connections at once"),
+	K_INT(smtp_client_max_per_destination, "10", 1, 1000,
+	    "Most outgoing SMTP connections at once to one destination"),
+	K_DURATION(smtp_client_reuse_time, "5s", 0, 10 * MINUTE,
+	    "Time a connection that delivered stays open for more; 0: none"),
+	K_PATH(dns_trust_anchor, "/usr/share/dns/root.key",
+	    "DNSSEC trust anchor for the root, as unbound-anchor keeps it"),
+	K_PATH0(dns_root_hints, "",
+	    "Root hints file; empty: libunbound's built-in hints"),
+	K_LIST(dns_forwarders, "", config_check_dns_server,
+	    "Resolvers to forward queries to, as ADDRESS[@PORT] items"),
+	K_LIST(dns_stub_zones, "", config_check_stub_zone,
+	    "Servers for some zones, as ZONE=ADDRESS[@PORT] items"),
+	K_BOOL(dns_resolv_conf, "no",
+	    "Forward queries to the name servers in /etc/resolv.conf"),
+	K_DURATION(dns_timeout, "30s", 1, 10 * MINUTE,
+	    "Time a DNS lookup may take before delivery is deferred"),
 	K_INT(mbox_workers, "0", 0, 64,
 	    "POP3 and IMAP worker processes; 0: one per CPU"),
-	K_STRING(mailbox_sent, "Sent", 0, 200, check_mailbox,
+	K_STRING(mailbox_sent, "Sent", 0, 200, config_check_mailbox,
 	    "Mailbox created with each user for sent mail (\\Sent); "
 	    "empty: none"),
-	K_STRING(mailbox_drafts, "Drafts", 0, 200, check_mailbox,
+	K_STRING(mailbox_drafts, "Drafts", 0, 200, config_check_mailbox,
 	    "Mailbox created with each user for drafts (\\Drafts)"),
-	K_STRING(mailbox_trash, "Trash", 0, 200, check_mailbox,
+	K_STRING(mailbox_trash, "Trash", 0, 200, config_check_mailbox,
 	    "Mailbox created with each user for deleted mail (\\Trash)"),
-	K_STRING(mailbox_junk, "Junk", 0, 200, check_mailbox,
+	K_STRING(mailbox_junk, "Junk", 0, 200, config_check_mailbox,
 	    "Mailbox created with each user for spam (\\Junk)"),
-	K_STRING(mailbox_archive, "Archive", 0, 200, check_mailbox,
+	K_STRING(mailbox_archive, "Archive", 0, 200, config_check_mailbox,
 	    "Mailbox created with each user for archived mail (\\Archive)"),
 };
 
@@ -342,94 +396,6 @@ range_error(struct buf *err, const struct config_key *k, const char *v,
 	return -1;
 }
 
-/* ----- checks on string values ----- */
-
-static bool
-is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
-}
-
-static const char *
-check_hostname(const char *s, size_t len)
-{
-	size_t label = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return "is not a host name";
-			label = 0;
-			continue;
-		}
-		if (!is_alnum(s[i]) && !(s[i] == '-' && label > 0))
-			return "is not a host name";
-		if (++label > 63)
-			return "is not a host name (a label is too long)";
-	}
-	if (len > 0 && (label == 0 || s[len - 1] == '-'))
-		return "is not a host name";
-	return NULL;
-}
-
-static const char *
-check_account(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (is_alnum(s[i]) || s[i] == '_' ||
-		    (i > 0 && (s[i] == '-' || s[i] == '.')))
-			continue;
-		return "is not a user or group name";
-	}
-	return NULL;
-}
-
-static const char *
-check_delimiter(const char *s, size_t len)
-{
-	if (len == 0 || (len == 1 && s[0] != '\0' &&
-	    strchr("+-_=", s[0]) != NULL))
-		return NULL;
-	return "must be empty or one of + - _ =";
-}
-
-static const char *
-check_postmaster(const char *s, size_t len)
-{
-	const char *at = memchr(s, '@', len);
-
-	if (at != NULL && (at == s || at == s + len - 1 ||
-	    memchr(at + 1, '@', len - (size_t)(at - s) - 1) != NULL))
-		return "is not a local part or address";
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
-			return "is not a local part or address";
-	}
-	return NULL;
-}
-
-/* A mailbox name: printable, "/" separated, no empty level, not INBOX. */
-static const char *
-check_mailbox(const char *s, size_t len)
-{
-	if (len == 0)
-		return NULL;
-	if (s[0] == '/' || s[len - 1] == '/' || memmem(s, len, "//", 2) ||
-	    (len == 5 && strncasecmp(s, "INBOX", 5) == 0))
-		return "is not a mailbox name (a/b/c, not INBOX)";
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < ' ' || c == 0x7f || c == '%' || c == '*' || c == '"' ||
-		    c == '\\')
-			return "is not a mailbox name (no controls, % * \" \\)";
-	}
-	return NULL;
-}
-
 /* ----- the types: set, print, compare, copy, clear ----- */
 
 static int
@@ -557,6 +523,15 @@ set_list(struct config *cfg, const struct config_key *k, const char *v,
 
 	if (config_list_parse(v, len, &items, &why) == -1)
 		return value_error(err, k, v, len, "is %s", why);
+	for (size_t i = 0; i < items.n && k->check != NULL; i++) {
+		const char *item = items.v[i];
+
+		if ((why = k->check(item, strlen(item))) != NULL) {
+			value_error(err, k, item, strlen(item), "%s", why);
+			config_list_clear(&items);
+			return -1;
+		}
+	}
 	if (first)
 		config_list_clear(list);
 	for (size_t i = 0; i < items.n; i++)
@@ -596,6 +571,34 @@ set_listeners(struct config *cfg, const struct config_key *k, const char *v,
 		return -1;
 	}
 	listener_list_append(list, &l);
+	return 0;
+}
+
+static int
+set_relays(struct config *cfg, const struct config_key *k, const char *v,
+    size_t len, bool first, struct buf *err)
+{
+	struct relay_list *list = key_field(cfg, k);
+	struct relay r;
+	const char *why;
+
+	if (first || len == 0)
+		relay_list_clear(list);
+	if (len == 0)
+		return 0;
+	if (relay_parse(v, len, &r, &why) == -1) {
+		buf_printf(err, "%s: ", k->name);
+		display_append(err, v, len);
+		buf_printf(err, ": %s", why);
+		return -1;
+	}
+	if (relay_list_find(list, r.name) != NULL) {
+		buf_printf(err, "%s: the name \"%s\" is already used", k->name,
+		    r.name);
+		relay_clear(&r);
+		return -1;
+	}
+	relay_list_append(list, &r);
 	return 0;
 }
 
@@ -668,6 +671,23 @@ print_listeners(const struct config_key *k, const void *f, struct buf *out)
 		buf_printf(out, "%s = \"\"\n", k->name);
 	for (size_t i = 0; i < list->n; i++) {
 		char *spec = listener_format(&list->v[i]);
+
+		buf_printf(out, "%s = ", k->name);
+		value_append(out, spec, strlen(spec));
+		buf_append_byte(out, '\n');
+		free(spec);
+	}
+}
+
+static void
+print_relays(const struct config_key *k, const void *f, struct buf *out)
+{
+	const struct relay_list *list = f;
+
+	if (list->n == 0)
+		buf_printf(out, "%s = \"\"\n", k->name);
+	for (size_t i = 0; i < list->n; i++) {
+		char *spec = relay_format(&list->v[i]);
 
 		buf_printf(out, "%s = ", k->name);
 		value_append(out, spec, strlen(spec));
@@ -749,6 +769,24 @@ listeners_clear(void *f)
 	listener_list_clear(f);
 }
 
+static bool
+relays_equal(const void *a, const void *b)
+{
+	return relay_list_equal(a, b);
+}
+
+static void
+relays_copy(void *dst, const void *src)
+{
+	relay_list_copy(dst, src);
+}
+
+static void
+relays_clear(void *f)
+{
+	relay_list_clear(f);
+}
+
 static const struct type_ops type_ops[] = {
 	[CONFIG_STRING] = { "string", sizeof(char *), false, set_string,
 	    print_string, string_equal, string_copy, string_clear },
@@ -770,6 +808,9 @@ static const struct type_ops type_ops[] = {
 	    sizeof(struct listener_list), true, set_listeners,
 	    print_listeners, listeners_equal, listeners_copy,
 	    listeners_clear },
+	[CONFIG_RELAYS] = { "relay, repeatable", sizeof(struct relay_list),
+	    true, set_relays, print_relays, relays_equal, relays_copy,
+	    relays_clear },
 };
 
 static bool
@@ -999,14 +1040,17 @@ key_line(const struct parse_state *st, const char *name)
 }
 
 /* The error of a rule between keys is on the later line that set one. */
-static int
+static int PRINTF_LIKE(4, 5)
 rule_error(struct parse_state *st, const char *key1, const char *key2,
-    const char *message)
+    const char *fmt, ...)
 {
 	size_t a = key_line(st, key1), b = key_line(st, key2);
+	va_list ap;
 
 	st->line = a > b ? a : b;
-	buf_append_str(&st->err, message);
+	va_start(ap, fmt);
+	buf_vprintf(&st->err, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -1026,6 +1070,74 @@ static const struct {
 	    "password_cost for sha256crypt must be 1000 to 999999999, or 0" },
 };
 
+/* Items of a KEY=VALUE list ordered by KEY in any case. */
+static int
+item_key_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t xn = strcspn(x, "="), yn = strcspn(y, "=");
+	int c = strncasecmp(x, y, xn < yn ? xn : yn);
+
+	return c != 0 ? c : (xn > yn) - (xn < yn);
+}
+
+/* The length of a KEY that two items of list share, or 0; *key_r is it. */
+static size_t
+list_duplicate_key(const struct config_list *list, const char **key_r)
+{
+	char **v;
+	size_t n = 0;
+
+	if (list->n < 2)
+		return 0;
+	v = xreallocarray(NULL, list->n, sizeof(*v));
+	memcpy(v, list->v, list->n * sizeof(*v));
+	qsort(v, list->n, sizeof(*v), item_key_cmp);
+	for (size_t i = 1; i < list->n && n == 0; i++) {
+		if (item_key_cmp(&v[i - 1], &v[i]) == 0) {
+			*key_r = v[i];
+			n = strcspn(v[i], "=");
+		}
+	}
+	free(v);
+	return n;
+}
+
+/* Routes name configured relays; a domain has one route and one policy. */
+static int
+config_check_remote(const struct config *cfg, struct parse_state *st)
+{
+	const char *key;
+	size_t n;
+
+	if (cfg->relay_default[0] != '\0' &&
+	    relay_list_find(&cfg->relay, cfg->relay_default) == NULL)
+		return rule_error(st, "relay_default", "relay",
+		    "relay_default: \"%s\" is not a configured relay",
+		    cfg->relay_default);
+	for (size_t i = 0; i < cfg->relay_domains.n; i++) {
+		const char *item = cfg->relay_domains.v[i];
+
+		if (relay_list_find(&cfg->relay, strchr(item, '=') + 1) == NULL)
+			return rule_error(st, "relay_domains", "relay",
+			    "relay_domains: \"%s\" names no configured relay",
+			    item);
+	}
+	if ((n = list_duplicate_key(&cfg->relay_domains, &key)) > 0)
+		return rule_error(st, "relay_domains", "relay_domains",
+		    "relay_domains: %.*s is listed twice", (int)n, key);
+	if ((n = list_duplicate_key(&cfg->smtp_tls_policies, &key)) > 0)
+		return rule_error(st, "smtp_tls_policies", "smtp_tls_policies",
+		    "smtp_tls_policies: %.*s is listed twice", (int)n, key);
+	if (cfg->smtp_client_max_per_destination >
+	    cfg->smtp_client_max_connections)
+		return rule_error(st, "smtp_client_max_per_destination",
+		    "smtp_client_max_connections",
+		    "smtp_client_max_per_destination must not be more than "
+		    "smtp_client_max_connections");
+	return 0;
+}
+
 static int
 config_check(const struct config *cfg, struct parse_state *st)
 {
@@ -1040,9 +1152,9 @@ config_check(const struct config *cfg, struct parse_state *st)
 		    "delay_warning must be shorter than queue_lifetime, or 0");
 	if (cost != 0 && (cost < password_costs[cfg->password_scheme].min ||
 	    cost > password_costs[cfg->password_scheme].max))
-		return rule_error(st, "password_cost", "password_scheme",
+		return rule_error(st, "password_cost", "password_scheme", "%s",
 		    password_costs[cfg->password_scheme].message);
-	return 0;
+	return config_check_remote(cfg, st);
 }
 
 static int
@@ -1172,6 +1284,15 @@ static const char listen_help[] =
     "# (unix sockets only). The first listen line in a file replaces the\n"
     "# list below; an empty one (listen = \"\") removes every listener.\n";
 
+static const char relay_help[] =
+    "# NAME: letters, digits, _ - . (a letter or digit first; at most 64).\n"
+    "# HOST: a host name (its A and AAAA records, never MX), an IPv4\n"
+    "# address or [IPv6]. PORT: default 587, or 465 with tls=implicit.\n"
+    "# OPTION: tls=starttls (the default) or tls=implicit; auth=PATH (a\n"
+    "# file holding the AUTH user name and password); policy=encrypt,\n"
+    "# verify (the default) or dane. TLS is always required. The first\n"
+    "# relay line in a file replaces the list; an empty one removes it.\n";
+
 static void
 key_describe(const struct config_key *k, struct buf *b)
 {
@@ -1193,6 +1314,10 @@ key_describe(const struct config_key *k, struct buf *b)
 		buf_append_str(b, "..");
 		number_append(b, k->type, k->max);
 		break;
+	case CONFIG_PATH:
+		if (k->min == 0)
+			buf_append_str(b, " or empty");
+		break;
 	case CONFIG_ENUM:
 		for (size_t i = 0; k->names[i] != NULL; i++)
 			buf_printf(b, "%s%s", i > 0 ? ", " : " ",
@@ -1204,6 +1329,8 @@ key_describe(const struct config_key *k, struct buf *b)
 	buf_append_str(b, ".\n");
 	if (k->type == CONFIG_LISTENERS)
 		buf_append_str(b, listen_help);
+	else if (k->type == CONFIG_RELAYS)
+		buf_append_str(b, relay_help);
 }
 
 void
@@ -1269,6 +1396,42 @@ config_password_scheme_name(enum config_password_scheme scheme)
 	if ((unsigned int)scheme >= ARRAY_SIZE(password_scheme_names) - 1)
 		return password_scheme_names[0];
 	return password_scheme_names[scheme];
+}
+
+const char *
+config_tls_policy_name(enum config_tls_policy policy)
+{
+	if ((unsigned int)policy >= ARRAY_SIZE(tls_policy_names) - 1)
+		return tls_policy_names[CONFIG_TLS_POLICY_MAY];
+	return tls_policy_names[policy];
+}
+
+int
+config_tls_policy_from_name(const char *s, size_t len,
+    enum config_tls_policy *policy_r)
+{
+	for (size_t i = 0; tls_policy_names[i] != NULL; i++) {
+		if (strlen(tls_policy_names[i]) == len &&
+		    strncasecmp(tls_policy_names[i], s, len) == 0) {
+			*policy_r = (enum config_tls_policy)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+config_list_lookup(const struct config_list *list, const char *key,
+    size_t len)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const char *item = list->v[i];
+
+		if (strlen(item) > len && item[len] == '=' &&
+		    strncasecmp(item, key, len) == 0)
+			return item + len + 1;
+	}
+	return NULL;
 }
 
 const char *

@@ -18,9 +18,10 @@
  * File syntax: `key = value` lines; blank lines; `#` starts a comment at
  * the start of a line or of an unquoted value, or after whitespace; a
  * value may be "double quoted" with \" and \\ as escapes, so it can hold
- * a # or surrounding spaces. A key may appear once, except `listen`, whose
- * lines accumulate (the first in a file replaces the default list; an
- * empty one removes every listener).
+ * a # or surrounding spaces. A key may appear once, except `listen`,
+ * `relay` and the list keys, whose lines accumulate (the first in a file
+ * replaces the value so far; an empty `listen` or `relay` line removes
+ * every entry).
  */
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
@@ -31,6 +32,7 @@
 #include <stdio.h>
 
 #include "listener.h"
+#include "relay.h"
 
 struct buf;
 
@@ -74,7 +76,20 @@ enum config_password_scheme {
 	CONFIG_PASSWORD_SHA256CRYPT
 };
 
-/* A list value: items hold no whitespace or commas. */
+/* TLS towards the MX hosts of a domain (relays have their own). */
+enum config_tls_policy {
+	CONFIG_TLS_POLICY_NONE,		/* plaintext, STARTTLS never tried */
+	CONFIG_TLS_POLICY_MAY,		/* STARTTLS when offered */
+	CONFIG_TLS_POLICY_ENCRYPT,	/* TLS required, any certificate */
+	CONFIG_TLS_POLICY_VERIFY,	/* TLS required, CA-verified */
+	CONFIG_TLS_POLICY_DANE		/* TLS required, DANE-verified */
+};
+
+/*
+ * A list value: items hold no whitespace or commas. Lists of KEY=VALUE
+ * items (relay_domains, smtp_tls_policies, dns_stub_zones) are read with
+ * config_list_lookup().
+ */
 struct config_list {
 	char	**v;
 	size_t	  n;
@@ -123,6 +138,28 @@ struct config {
 	int64_t		 retry_max;
 	int64_t		 delay_warning;		/* 0: never warn */
 	int64_t		 queue_retention;	/* final mail kept this long */
+
+	struct relay_list relay;
+	char		*relay_default;		/* "": the domains' MX */
+	struct config_list relay_domains;	/* DOMAIN=NAME */
+	enum config_tls_policy smtp_tls_policy;
+	struct config_list smtp_tls_policies;	/* DOMAIN=POLICY */
+	char		*smtp_client_ca_file;	/* "": the system's CAs */
+	int		 remote_port;
+	int64_t		 smtp_client_connect_timeout;
+	int64_t		 smtp_client_greeting_timeout;
+	int64_t		 smtp_client_command_timeout;
+	int64_t		 smtp_client_data_timeout;	/* the final dot */
+	int		 smtp_client_max_connections;
+	int		 smtp_client_max_per_destination;
+	int64_t		 smtp_client_reuse_time;	/* 0: no reuse */
+
+	char		*dns_trust_anchor;
+	char		*dns_root_hints;	/* "": libunbound's own */
+	struct config_list dns_forwarders;	/* ADDRESS[@PORT] */
+	struct config_list dns_stub_zones;	/* ZONE=ADDRESS[@PORT] */
+	bool		 dns_resolv_conf;
+	int64_t		 dns_timeout;
 
 	int		 mbox_workers;		/* 0: one per CPU */
 	char		*mailbox_sent;		/* special-use mailboxes made */
@@ -181,6 +218,19 @@ const char *config_default_path(void);
 int	 config_log_priority(const struct config *cfg);
 /* The name password.h takes for a scheme: "yescrypt", "bcrypt", ... */
 const char *config_password_scheme_name(enum config_password_scheme scheme);
+/* "none", "may", "encrypt", "verify" or "dane". */
+const char *config_tls_policy_name(enum config_tls_policy policy);
+/* One of those names, in any case: 0 and *policy_r, or -1. */
+int	 config_tls_policy_from_name(const char *s, size_t len,
+	    enum config_tls_policy *policy_r);
+/*
+ * In a list of KEY=VALUE items, the VALUE of the first item whose KEY is
+ * key[0..len) in any case (domains are), or NULL: with relay_domains,
+ * config_list_lookup(&cfg->relay_domains, "example.org", 11) gives the
+ * relay's name.
+ */
+const char *config_list_lookup(const struct config_list *list,
+	    const char *key, size_t len);
 
 /*
  * config_value.c: the value notation behind the file, for other text that
@@ -208,6 +258,27 @@ int	 config_list_parse(const char *s, size_t len, struct config_list *list,
 void	 config_list_append(struct config_list *list, const char *s,
 	    size_t len);
 void	 config_list_clear(struct config_list *list);
+/*
+ * Checks of single values behind the key table, for other text that uses
+ * the same notions. Each returns NULL for a good value, or a static
+ * phrase that reads after the value, as in "is not a host name".
+ */
+const char *config_check_hostname(const char *s, size_t len);
+const char *config_check_account(const char *s, size_t len);
+const char *config_check_delimiter(const char *s, size_t len);
+const char *config_check_postmaster(const char *s, size_t len);
+const char *config_check_mailbox(const char *s, size_t len);
+/* "" or a relay name (relay.h); whether it is configured is not seen. */
+const char *config_check_relay_name(const char *s, size_t len);
+/* DOMAIN=NAME: a domain (addr_domain_is_valid()) and a relay name. */
+const char *config_check_relay_route(const char *s, size_t len);
+/* DOMAIN=POLICY: a domain and none, may, encrypt, verify or dane. */
+const char *config_check_tls_policy_item(const char *s, size_t len);
+/* ADDRESS[@PORT]: an IPv4 or IPv6 address, no brackets; port 1..65535. */
+const char *config_check_dns_server(const char *s, size_t len);
+/* ZONE=ADDRESS[@PORT]: ZONE is "." or a domain. */
+const char *config_check_stub_zone(const char *s, size_t len);
+
 /* Append the shortest exact form: 1536 -> "1536", 2097152 -> "2M". */
 void	 config_size_format(uint64_t bytes, struct buf *out);
 /* Append the shortest exact form: 90 -> "90s", 7200 -> "2h", 0 -> "0". */

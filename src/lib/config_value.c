@@ -1,14 +1,21 @@
 /*
  * config_value: the notation of sluice.conf values (sizes, durations,
- * booleans, lists), shared with any other text that uses it; see the
- * value parsers in config.h.
+ * booleans, lists) and the checks of single values, shared with any other
+ * text that uses them; see the value parsers and checks in config.h.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <strings.h>
 
 #include "util.h"
 #include "buf.h"
+#include "addr.h"
+#include "relay.h"
 #include "config.h"
 
 #define KiB	1024ULL
@@ -252,4 +259,184 @@ config_duration_format(uint64_t v, struct buf *b)
 			return;
 		}
 	}
+}
+
+/* ----- checks of single values ----- */
+
+static bool
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+const char *
+config_check_hostname(const char *s, size_t len)
+{
+	size_t label = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return "is not a host name";
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(s[i]) && !(s[i] == '-' && label > 0))
+			return "is not a host name";
+		if (++label > 63)
+			return "is not a host name (a label is too long)";
+	}
+	if (len > 0 && (label == 0 || s[len - 1] == '-'))
+		return "is not a host name";
+	return NULL;
+}
+
+const char *
+config_check_account(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (is_alnum(s[i]) || s[i] == '_' ||
+		    (i > 0 && (s[i] == '-' || s[i] == '.')))
+			continue;
+		return "is not a user or group name";
+	}
+	return NULL;
+}
+
+const char *
+config_check_delimiter(const char *s, size_t len)
+{
+	if (len == 0 || (len == 1 && s[0] != '\0' &&
+	    strchr("+-_=", s[0]) != NULL))
+		return NULL;
+	return "must be empty or one of + - _ =";
+}
+
+const char *
+config_check_postmaster(const char *s, size_t len)
+{
+	const char *at = memchr(s, '@', len);
+
+	if (at != NULL && (at == s || at == s + len - 1 ||
+	    memchr(at + 1, '@', len - (size_t)(at - s) - 1) != NULL))
+		return "is not a local part or address";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
+			return "is not a local part or address";
+	}
+	return NULL;
+}
+
+/* A mailbox name: printable, "/" separated, no empty level, not INBOX. */
+const char *
+config_check_mailbox(const char *s, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	if (s[0] == '/' || s[len - 1] == '/' || memmem(s, len, "//", 2) ||
+	    (len == 5 && strncasecmp(s, "INBOX", 5) == 0))
+		return "is not a mailbox name (a/b/c, not INBOX)";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c == 0x7f || c == '%' || c == '*' || c == '"' ||
+		    c == '\\')
+			return "is not a mailbox name (no controls, % * \" \\)";
+	}
+	return NULL;
+}
+
+const char *
+config_check_relay_name(const char *s, size_t len)
+{
+	if (len == 0 || relay_name_is_valid(s, len))
+		return NULL;
+	return "is not a relay name (letters, digits, _ - and ., a letter "
+	    "or digit first; at most 64)";
+}
+
+/* s[0..len) split at its first '=' into a domain and what follows. */
+static bool
+domain_item_split(const char *s, size_t len, size_t *value_off_r)
+{
+	const char *eq = memchr(s, '=', len);
+
+	if (eq == NULL || !addr_domain_is_valid(s, (size_t)(eq - s)))
+		return false;
+	*value_off_r = (size_t)(eq - s) + 1;
+	return true;
+}
+
+const char *
+config_check_relay_route(const char *s, size_t len)
+{
+	size_t off;
+
+	if (!domain_item_split(s, len, &off) ||
+	    !relay_name_is_valid(s + off, len - off))
+		return "is not DOMAIN=NAME (a domain and a relay name)";
+	return NULL;
+}
+
+const char *
+config_check_tls_policy_item(const char *s, size_t len)
+{
+	enum config_tls_policy policy;
+	size_t off;
+
+	if (!domain_item_split(s, len, &off) ||
+	    config_tls_policy_from_name(s + off, len - off, &policy) == -1)
+		return "is not DOMAIN=POLICY (POLICY: none, may, encrypt, "
+		    "verify or dane)";
+	return NULL;
+}
+
+/* ADDRESS[@PORT], the form libunbound takes for forwarders and stubs. */
+static bool
+dns_server_is_valid(const char *s, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	uint8_t a[sizeof(struct in6_addr)];
+	const char *at = memchr(s, '@', len);
+	size_t alen = at != NULL ? (size_t)(at - s) : len;
+	uint64_t port;
+	const char *why;
+
+	if (alen == 0 || alen >= sizeof(text))
+		return false;
+	memcpy(text, s, alen);
+	text[alen] = '\0';
+	if (inet_pton(AF_INET, text, a) != 1 &&
+	    inet_pton(AF_INET6, text, a) != 1)
+		return false;
+	if (at == NULL)
+		return true;
+	return config_uint_parse(at + 1, len - alen - 1, &port, &why) == 0 &&
+	    port >= 1 && port <= 65535;
+}
+
+const char *
+config_check_dns_server(const char *s, size_t len)
+{
+	if (!dns_server_is_valid(s, len))
+		return "is not ADDRESS[@PORT] (an IPv4 or IPv6 address, no "
+		    "brackets; port 1 to 65535)";
+	return NULL;
+}
+
+const char *
+config_check_stub_zone(const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len);
+	size_t zlen = eq != NULL ? (size_t)(eq - s) : 0;
+
+	if (eq == NULL || !((zlen == 1 && s[0] == '.') ||
+	    addr_domain_is_valid(s, zlen)) ||
+	    !dns_server_is_valid(eq + 1, len - zlen - 1))
+		return "is not ZONE=ADDRESS[@PORT] (ZONE: \".\" or a domain; "
+		    "ADDRESS: IPv4 or IPv6)";
+	return NULL;
 }

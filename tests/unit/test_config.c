@@ -325,6 +325,180 @@ static const struct value_case value_cases[] = {
 	BAD("listen = mx *:0", "port must be a number from 1 to 65535"),
 	BAD("listen = mx *:65536", "port must be a number from 1 to 65535"),
 	BAD("listen = mx *:25 colour=blue", "unknown option"),
+
+	/* relay */
+	OK("relay = isp smtp.isp.example", "relay = isp smtp.isp.example\n"),
+	OK("relay = ISP Smtp.ISP.example:587 tls=starttls policy=verify",
+	    "relay = isp smtp.isp.example\n"),
+	OK("relay = isp smtp.isp.example:465",
+	    "relay = isp smtp.isp.example:465\n"),
+	OK("relay = isp smtp.isp.example tls=implicit auth=/etc/sluice/isp "
+	    "policy=dane", "relay = isp smtp.isp.example tls=implicit "
+	    "auth=/etc/sluice/isp policy=dane\n"),
+	OK("relay = a 192.0.2.1:2525\nrelay = b [2001:DB8::1]",
+	    "relay = a 192.0.2.1:2525\nrelay = b [2001:db8::1]\n"),
+	OK("relay = a h.example\nrelay =\nrelay = b i.example",
+	    "relay = b i.example\n"),
+	OK("relay = a h.example\nrelay = \"\"", ""),
+	OK("relay = isp h.example auth=/etc/a#b",
+	    "relay = \"isp h.example auth=/etc/a#b\"\n"),
+	BAD("relay = isp", "t.conf:1: relay: \"isp\": missing host after name"),
+	BAD("relay = isp h.example\nrelay = ISP i.example",
+	    "t.conf:2: relay: the name \"isp\" is already used"),
+	BAD("relay = -isp h.example", "t.conf:1: relay: \"-isp h.example\": "
+	    "name must be 1 to 64 letters"),
+	BAD("relay = isp h.example:0", "port must be a number from 1 to 65535"),
+	BAD("relay = isp 2001:db8::1", "IPv6 addresses need brackets"),
+	BAD("relay = isp h_1.example", "host is not a host name or an IP"),
+	BAD("relay = isp h.example tls=none",
+	    "tls= must be starttls or implicit"),
+	BAD("relay = isp h.example policy=may",
+	    "policy= must be encrypt, verify or dane"),
+	BAD("relay = isp h.example auth=isp.auth",
+	    "auth= must be an absolute path"),
+	BAD("relay = isp h.example user=me", "unknown option (expected tls=, "
+	    "auth= or policy=)"),
+
+	/* routes */
+	OK("relay = isp h.example\nrelay_default = isp",
+	    "relay = isp h.example\nrelay_default = isp\n"),
+	OK("relay_default = ISP\nrelay = isp h.example",
+	    "relay = isp h.example\nrelay_default = ISP\n"),
+	OK("relay_default = \"\"", ""),
+	BAD("relay_default = isp", "t.conf:1: relay_default: \"isp\" is not a "
+	    "configured relay"),
+	BAD("relay_default = isp\n\nrelay = other h.example", "t.conf:3: "
+	    "relay_default: \"isp\" is not a configured relay"),
+	BAD("relay = isp h.example\nrelay_default = isp\nrelay =",
+	    "t.conf:3: relay_default: \"isp\" is not a configured relay"),
+	BAD("relay_default = -isp", "t.conf:1: relay_default: \"-isp\" is not "
+	    "a relay name"),
+	OK("relay = a h.example\nrelay = b i.example\n"
+	    "relay_domains = example.org=a, Example.NET=B",
+	    "relay = a h.example\nrelay = b i.example\n"
+	    "relay_domains = example.org=a, Example.NET=B\n"),
+	OK("relay = a h.example\nrelay_domains = x.example=a\n"
+	    "relay_domains = y.example=a", "relay = a h.example\n"
+	    "relay_domains = x.example=a, y.example=a\n"),
+	OK("relay_domains = \"\"", ""),
+	BAD("relay_domains = example.org=isp", "t.conf:1: relay_domains: "
+	    "\"example.org=isp\" names no configured relay"),
+	BAD("relay = a h.example\nrelay_domains = a.example=a b.example=a "
+	    "a.example=a", "t.conf:2: relay_domains: a.example is listed "
+	    "twice"),
+	BAD("relay_domains = example.org", "t.conf:1: relay_domains: "
+	    "\"example.org\" is not DOMAIN=NAME (a domain and a relay name)"),
+	BAD("relay_domains = a.example=a b.example=", "relay_domains: "
+	    "\"b.example=\" is not DOMAIN=NAME"),
+	BAD("relay_domains = =isp", "is not DOMAIN=NAME"),
+	BAD("relay_domains = 192.0.2.1=isp", "is not DOMAIN=NAME"),
+	BAD("relay_domains = example.org.=isp", "is not DOMAIN=NAME"),
+	BAD("relay_domains = a.example=a,,b.example=a", "is not a list"),
+
+	/* TLS towards other servers */
+	OK("smtp_tls_policy = dane", "smtp_tls_policy = dane\n"),
+	OK("smtp_tls_policy = NONE", "smtp_tls_policy = none\n"),
+	OK("smtp_tls_policy = may", ""),
+	BAD("smtp_tls_policy = secure", "t.conf:1: smtp_tls_policy: \"secure\" "
+	    "is not one of none, may, encrypt, verify, dane"),
+	OK("smtp_tls_policies = a.example=dane b.example=Verify",
+	    "smtp_tls_policies = a.example=dane, b.example=Verify\n"),
+	OK("smtp_tls_policies = a.example=none\nsmtp_tls_policies = "
+	    "b.example=encrypt", "smtp_tls_policies = a.example=none, "
+	    "b.example=encrypt\n"),
+	BAD("smtp_tls_policies = a.example=secure", "t.conf:1: "
+	    "smtp_tls_policies: \"a.example=secure\" is not DOMAIN=POLICY "
+	    "(POLICY: none, may, encrypt, verify or dane)"),
+	BAD("smtp_tls_policies = a.example", "is not DOMAIN=POLICY"),
+	BAD("smtp_tls_policies = a_b.example=may", "is not DOMAIN=POLICY"),
+	BAD("smtp_tls_policies = a.example=may\n\n"
+	    "smtp_tls_policies = a.example=none", "t.conf:3: "
+	    "smtp_tls_policies: a.example is listed twice"),
+	OK("smtp_client_ca_file = /etc/ssl/ca.pem",
+	    "smtp_client_ca_file = /etc/ssl/ca.pem\n"),
+	OK("smtp_client_ca_file =", ""),
+	BAD("smtp_client_ca_file = ca.pem", "t.conf:1: smtp_client_ca_file: "
+	    "\"ca.pem\" is not an absolute path"),
+
+	/* the SMTP client */
+	OK("remote_port = 2525", "remote_port = 2525\n"),
+	OK("remote_port = 65535", "remote_port = 65535\n"),
+	OK("remote_port = 25", ""),
+	BAD("remote_port = 0", "t.conf:1: remote_port: \"0\" is out of range "
+	    "(1..65535)"),
+	BAD("remote_port = 65536", "is out of range (1..65535)"),
+	OK("smtp_client_connect_timeout = 1",
+	    "smtp_client_connect_timeout = 1s\n"),
+	BAD("smtp_client_connect_timeout = 0", "is out of range (1s..1h)"),
+	OK("smtp_client_greeting_timeout = 1h",
+	    "smtp_client_greeting_timeout = 1h\n"),
+	BAD("smtp_client_greeting_timeout = 61m", "is out of range (1s..1h)"),
+	OK("smtp_client_command_timeout = 2m",
+	    "smtp_client_command_timeout = 2m\n"),
+	OK("smtp_client_command_timeout = 5",
+	    "smtp_client_command_timeout = 5s\n"),
+	OK("smtp_client_data_timeout = 600", ""),
+	BAD("smtp_client_data_timeout = 2h", "is out of range (1s..1h)"),
+	OK("smtp_client_max_connections = 10000",
+	    "smtp_client_max_connections = 10000\n"),
+	BAD("smtp_client_max_connections = 10001", "is out of range "
+	    "(1..10000)"),
+	OK("smtp_client_max_per_destination = 100",
+	    "smtp_client_max_per_destination = 100\n"),
+	BAD("smtp_client_max_per_destination = 0", "is out of range "
+	    "(1..1000)"),
+	BAD("smtp_client_max_per_destination = 1001", "is out of range"),
+	BAD("smtp_client_max_connections = 9", "t.conf:1: "
+	    "smtp_client_max_per_destination must not be more than "
+	    "smtp_client_max_connections"),
+	OK("smtp_client_max_connections = 1\n"
+	    "smtp_client_max_per_destination = 1",
+	    "smtp_client_max_connections = 1\n"
+	    "smtp_client_max_per_destination = 1\n"),
+	OK("smtp_client_reuse_time = 0", "smtp_client_reuse_time = 0\n"),
+	OK("smtp_client_reuse_time = 10m", "smtp_client_reuse_time = 10m\n"),
+	BAD("smtp_client_reuse_time = 601", "is out of range (0..10m)"),
+
+	/* DNS */
+	OK("dns_trust_anchor = /var/lib/unbound/root.key",
+	    "dns_trust_anchor = /var/lib/unbound/root.key\n"),
+	BAD("dns_trust_anchor =", "dns_trust_anchor: \"\" must not be empty"),
+	OK("dns_root_hints = /etc/sluice/root.hints",
+	    "dns_root_hints = /etc/sluice/root.hints\n"),
+	OK("dns_root_hints = \"\"", ""),
+	BAD("dns_root_hints = root.hints", "is not an absolute path"),
+	OK("dns_forwarders = 127.0.0.53, ::1@5353 192.0.2.1@053",
+	    "dns_forwarders = 127.0.0.53, ::1@5353, 192.0.2.1@053\n"),
+	BAD("dns_forwarders = [::1]", "t.conf:1: dns_forwarders: \"[::1]\" "
+	    "is not ADDRESS[@PORT] (an IPv4 or IPv6 address, no brackets; "
+	    "port 1 to 65535)"),
+	BAD("dns_forwarders = ns.example", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = 127.0.0.1@0", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = 127.0.0.1@65536", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = 127.0.0.1@", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = 127.0.0.1@53@53", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = 127.0.0.1:53", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = fe80::1%eth0", "is not ADDRESS[@PORT]"),
+	BAD("dns_forwarders = @53", "is not ADDRESS[@PORT]"),
+	OK("dns_stub_zones = .=127.0.0.1@5300 test=127.0.0.2",
+	    "dns_stub_zones = .=127.0.0.1@5300, test=127.0.0.2\n"),
+	OK("dns_stub_zones = example=::1, example=127.0.0.1",
+	    "dns_stub_zones = example=::1, example=127.0.0.1\n"),
+	BAD("dns_stub_zones = 127.0.0.1", "t.conf:1: dns_stub_zones: "
+	    "\"127.0.0.1\" is not ZONE=ADDRESS[@PORT] (ZONE: \".\" or a "
+	    "domain; ADDRESS: IPv4 or IPv6)"),
+	BAD("dns_stub_zones = example.=127.0.0.1", "is not ZONE=ADDRESS"),
+	BAD("dns_stub_zones = ..=127.0.0.1", "is not ZONE=ADDRESS"),
+	BAD("dns_stub_zones = =127.0.0.1", "is not ZONE=ADDRESS"),
+	BAD("dns_stub_zones = example=ns.example", "is not ZONE=ADDRESS"),
+	BAD("dns_stub_zones = example=127.0.0.1@99999", "is not ZONE=ADDRESS"),
+	OK("dns_resolv_conf = yes", "dns_resolv_conf = yes\n"),
+	OK("dns_resolv_conf = yes\ndns_forwarders = 127.0.0.1",
+	    "dns_forwarders = 127.0.0.1\ndns_resolv_conf = yes\n"),
+	OK("dns_timeout = 10m", "dns_timeout = 10m\n"),
+	OK("dns_timeout = 1", "dns_timeout = 1s\n"),
+	BAD("dns_timeout = 0", "is out of range (1s..10m)"),
+	BAD("dns_timeout = 601", "is out of range (1s..10m)"),
 };
 
 static char *
@@ -440,6 +614,26 @@ Test(config, defaults)
 	cr_assert_eq(cfg.retry_max, 3600);
 	cr_assert_eq(cfg.delay_warning, 4 * 3600);
 	cr_assert_eq(cfg.mbox_workers, 0);
+	cr_assert_eq(cfg.relay.n, 0);
+	cr_assert_str_eq(cfg.relay_default, "");
+	cr_assert_eq(cfg.relay_domains.n, 0);
+	cr_assert_eq(cfg.smtp_tls_policy, CONFIG_TLS_POLICY_MAY);
+	cr_assert_eq(cfg.smtp_tls_policies.n, 0);
+	cr_assert_str_eq(cfg.smtp_client_ca_file, "");
+	cr_assert_eq(cfg.remote_port, 25);
+	cr_assert_eq(cfg.smtp_client_connect_timeout, 30);
+	cr_assert_eq(cfg.smtp_client_greeting_timeout, 300);
+	cr_assert_eq(cfg.smtp_client_command_timeout, 300);
+	cr_assert_eq(cfg.smtp_client_data_timeout, 600);
+	cr_assert_eq(cfg.smtp_client_max_connections, 100);
+	cr_assert_eq(cfg.smtp_client_max_per_destination, 10);
+	cr_assert_eq(cfg.smtp_client_reuse_time, 5);
+	cr_assert_str_eq(cfg.dns_trust_anchor, "/usr/share/dns/root.key");
+	cr_assert_str_eq(cfg.dns_root_hints, "");
+	cr_assert_eq(cfg.dns_forwarders.n, 0);
+	cr_assert_eq(cfg.dns_stub_zones.n, 0);
+	cr_assert_eq(cfg.dns_resolv_conf, false);
+	cr_assert_eq(cfg.dns_timeout, 30);
 
 	cr_assert_eq(cfg.listen.n, 8);
 	cr_assert_eq(cfg.listen.v[0].role, LISTENER_MX);
@@ -506,6 +700,28 @@ Test(config, print_round_trip)
 	    "retry_max = 2h\n"
 	    "delay_warning = 0\n"
 	    "queue_retention = 1d\n"
+	    "relay = isp smtp.isp.example:2525 tls=implicit "
+	    "auth=/etc/sluice/isp.auth policy=dane\n"
+	    "relay = backup [2001:db8::587]\n"
+	    "relay_default = isp\n"
+	    "relay_domains = partner.example=backup, Example.COM=ISP\n"
+	    "smtp_tls_policy = verify\n"
+	    "smtp_tls_policies = bank.example=dane, lab.example=none\n"
+	    "smtp_client_ca_file = /etc/ssl/certs/ca-certificates.crt\n"
+	    "remote_port = 2525\n"
+	    "smtp_client_connect_timeout = 5s\n"
+	    "smtp_client_greeting_timeout = 1m\n"
+	    "smtp_client_command_timeout = 2m\n"
+	    "smtp_client_data_timeout = 15m\n"
+	    "smtp_client_max_connections = 50\n"
+	    "smtp_client_max_per_destination = 5\n"
+	    "smtp_client_reuse_time = 0\n"
+	    "dns_trust_anchor = /etc/sluice/test-root.key\n"
+	    "dns_root_hints = /etc/sluice/root.hints\n"
+	    "dns_forwarders = 127.0.0.53, ::1@5353\n"
+	    "dns_stub_zones = .=127.0.0.1@5300, test=127.0.0.2\n"
+	    "dns_resolv_conf = yes\n"
+	    "dns_timeout = 5s\n"
 	    "mbox_workers = 2\n"
 	    "mailbox_sent = Sent Items\n"
 	    "mailbox_drafts = Entw\xc3\xbcrfe\n"
@@ -529,6 +745,30 @@ Test(config, print_round_trip)
 	cr_assert_eq(cfg.listen.v[1].bare_lf, LISTENER_BARE_LF_REJECT);
 	cr_assert_eq(cfg.smtp_command_timeout, 61);
 	cr_assert_eq(cfg.message_size_limit, 123456);
+	cr_assert_eq(cfg.relay.n, 2);
+	cr_assert_str_eq(cfg.relay.v[0].name, "isp");
+	cr_assert_str_eq(cfg.relay.v[0].host, "smtp.isp.example");
+	cr_assert_eq(cfg.relay.v[0].port, 2525);
+	cr_assert_eq(cfg.relay.v[0].tls, RELAY_TLS_IMPLICIT);
+	cr_assert_str_eq(cfg.relay.v[0].auth_file, "/etc/sluice/isp.auth");
+	cr_assert_str_eq(cfg.relay.v[0].policy, "dane");
+	cr_assert_str_eq(cfg.relay.v[1].host, "2001:db8::587");
+	cr_assert_eq(cfg.relay.v[1].port, 587);
+	cr_assert_eq(cfg.relay.v[1].tls, RELAY_TLS_STARTTLS);
+	cr_assert_null(cfg.relay.v[1].auth_file);
+	cr_assert_str_eq(cfg.relay.v[1].policy, "verify");
+	cr_assert_eq(relay_list_find(&cfg.relay, cfg.relay_default),
+	    &cfg.relay.v[0]);
+	cr_assert_str_eq(config_list_lookup(&cfg.relay_domains,
+	    "example.com", 11), "ISP");
+	cr_assert_eq(cfg.smtp_tls_policy, CONFIG_TLS_POLICY_VERIFY);
+	cr_assert_eq(cfg.remote_port, 2525);
+	cr_assert_eq(cfg.smtp_client_data_timeout, 900);
+	cr_assert_eq(cfg.smtp_client_reuse_time, 0);
+	cr_assert_eq(cfg.dns_stub_zones.n, 2);
+	cr_assert_str_eq(cfg.dns_stub_zones.v[0], ".=127.0.0.1@5300");
+	cr_assert(cfg.dns_resolv_conf);
+	cr_assert_eq(cfg.dns_timeout, 5);
 
 	all = print_to_string(&cfg, true);
 	diff = print_to_string(&cfg, false);
@@ -573,6 +813,11 @@ Test(config, example_file_is_defaults)
 	/* ... and it is exactly what print(all) writes for the defaults. */
 	all = print_to_string(&def, true);
 	cr_assert_str_eq(buf_cstr(&uncommented), all);
+	/* Repeatable keys explain their syntax; optional paths say so. */
+	cr_assert(strstr(text, "# NAME: letters, digits") != NULL);
+	cr_assert(strstr(text, "# Type: relay, repeatable.\n") != NULL);
+	cr_assert(strstr(text, "# Type: absolute path or empty.\n"
+	    "#dns_root_hints = \"\"\n") != NULL, "%s", text);
 	free(all);
 	free(text);
 	buf_release(&uncommented);
@@ -719,6 +964,111 @@ Test(config, layered_parses)
 	config_free(&cfg);
 }
 
+/* Relays are replaced like listeners; routes are checked against them. */
+Test(config, layered_relays)
+{
+	struct config cfg;
+	const char *err = NULL;
+
+	config_init(&cfg);
+	cr_assert_eq(parse_str(&cfg, "relay = a h.example\nrelay = b "
+	    "i.example\nrelay_default = b\nrelay_domains = x.example=a",
+	    &err), 0, "%s", err);
+	cr_assert_eq(cfg.relay.n, 2);
+	cr_assert_eq(parse_str(&cfg, "relay = b j.example", &err), -1);
+	cr_assert_str_eq(err, "t.conf:1: relay_domains: \"x.example=a\" "
+	    "names no configured relay");
+	cr_assert_eq(cfg.relay.n, 2);
+	cr_assert_eq(parse_str(&cfg, "relay = b j.example\nrelay = a "
+	    "k.example:25", &err), 0, "%s", err);
+	cr_assert_eq(cfg.relay.n, 2);
+	cr_assert_str_eq(cfg.relay.v[0].host, "j.example");
+	cr_assert_eq(relay_list_find(&cfg.relay, "A")->port, 25);
+	cr_assert_eq(parse_str(&cfg, "relay_domains =\nrelay_default =\n"
+	    "relay =", &err), 0, "%s", err);
+	cr_assert_eq(cfg.relay.n, 0);
+	cr_assert_null(relay_list_find(&cfg.relay, "a"));
+	config_free(&cfg);
+}
+
+Test(config, remote_helpers)
+{
+	static const char *const names[] = {
+		"none", "may", "encrypt", "verify", "dane",
+	};
+	struct config_list list = { NULL, 0 };
+	enum config_tls_policy policy;
+	const char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cr_assert_str_eq(config_tls_policy_name(
+		    (enum config_tls_policy)i), names[i]);
+		cr_assert_eq(config_tls_policy_from_name(names[i],
+		    strlen(names[i]), &policy), 0);
+		cr_assert_eq(policy, (enum config_tls_policy)i);
+	}
+	cr_assert_eq(config_tls_policy_from_name("DANE", 4, &policy), 0);
+	cr_assert_eq(policy, CONFIG_TLS_POLICY_DANE);
+	cr_assert_eq(config_tls_policy_from_name("dan", 3, &policy), -1);
+	cr_assert_eq(config_tls_policy_from_name("", 0, &policy), -1);
+	cr_assert_str_eq(config_tls_policy_name(
+	    (enum config_tls_policy)99), "may");
+
+	cr_assert_eq(config_list_parse("a.example=x B.example=y "
+	    "b.example=z .=127.0.0.1", 47, &list, &err), 0);
+	cr_assert_str_eq(config_list_lookup(&list, "a.example", 9), "x");
+	cr_assert_str_eq(config_list_lookup(&list, "b.EXAMPLE", 9), "y");
+	cr_assert_str_eq(config_list_lookup(&list, ".", 1), "127.0.0.1");
+	cr_assert_null(config_list_lookup(&list, "a.exampl", 8));
+	cr_assert_null(config_list_lookup(&list, "a.example=x", 11));
+	cr_assert_null(config_list_lookup(&list, "c.example", 9));
+	config_list_clear(&list);
+	cr_assert_null(config_list_lookup(&list, "a.example", 9));
+}
+
+Test(config, value_checks)
+{
+	static const struct {
+		const char *(*check)(const char *, size_t);
+		const char	*in;
+		bool		 ok;
+	} cases[] = {
+		{ config_check_relay_name, "", true },
+		{ config_check_relay_name, "isp-1.a_b", true },
+		{ config_check_relay_name, "9", true },
+		{ config_check_relay_name, "_isp", false },
+		{ config_check_relay_name, "is p", false },
+		{ config_check_relay_route, "example.org=isp", true },
+		{ config_check_relay_route, "example.org=isp=x", false },
+		{ config_check_relay_route, "example.org=", false },
+		{ config_check_relay_route, "example.org", false },
+		{ config_check_tls_policy_item, "example.org=dane", true },
+		{ config_check_tls_policy_item, "example.org=dane=x", false },
+		{ config_check_dns_server, "192.0.2.1", true },
+		{ config_check_dns_server, "2001:db8::1@53", true },
+		{ config_check_dns_server, "::ffff:192.0.2.1@65535", true },
+		{ config_check_dns_server, "192.0.2.1@+53", false },
+		{ config_check_dns_server, "192.0.2.1@ 53", false },
+		{ config_check_dns_server, "192.0.2", false },
+		{ config_check_dns_server, "", false },
+		{ config_check_stub_zone, ".=::1", true },
+		{ config_check_stub_zone, "in-addr.arpa=::1", true },
+		{ config_check_stub_zone, "2.0.192.in-addr.arpa=::1", true },
+		{ config_check_stub_zone, ".=", false },
+		{ config_check_stub_zone, "=::1", false },
+		{ config_check_hostname, "mx.example", true },
+		{ config_check_hostname, "mx..example", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = cases[i].check(cases[i].in,
+		    strlen(cases[i].in));
+
+		cr_assert_eq(why == NULL, cases[i].ok, "case %zu \"%s\": %s",
+		    i, cases[i].in, why != NULL ? why : "ok");
+	}
+}
+
 /*
  * Every prefix of a good file either parses or fails on its last, cut
  * line; a prefix ending at a line boundary always parses.
@@ -734,6 +1084,9 @@ Test(config, every_prefix)
 	    "message_size_limit = 20M\n"
 	    "smtp_command_timeout = 2m\n"
 	    "submission_hide_client = yes\n"
+	    "relay = isp smtp.isp.example:2525 auth=/etc/s/a\n"
+	    "relay_domains = a.example=isp, b.example=ISP\n"
+	    "dns_stub_zones = .=127.0.0.1@5300, test=::1\n"
 	    "log_level = warning";
 	size_t len = sizeof(text) - 1;
 

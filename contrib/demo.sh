@@ -69,6 +69,10 @@ listen = imap 127.0.0.1:2143
 listen = imaps 127.0.0.1:2993
 listen = pop3 127.0.0.1:2110
 listen = pop3s 127.0.0.1:2995
+# The demo never looks anything up past this machine: "." goes to a
+# loopback port where nothing answers, so mail for other domains is
+# deferred with a DNS error. Remove these lines to deliver for real.
+dns_stub_zones = .=127.0.0.1@9
 CONF
 
 ctl() { "$build/sluicectl" -c "$demo/sluice.conf" "$@"; }

@@ -18,6 +18,7 @@
 #include "store.h"
 #include "util.h"
 #include "verdict.h"
+#include "remote.h"
 #include "local.h"
 
 #define DAY	(24 * 60 * 60)
@@ -625,4 +626,30 @@ local_agent_free(struct local_agent **ap)
 	free(a->notify_dir);
 	free(a);
 	*ap = NULL;
+}
+
+/* ---- recording remote outcomes (the delivery thread's queue.db) ------ */
+
+int
+local_record_remote(struct local_agent *a, struct remote_job *j, time_t now,
+    struct local_report *rep)
+{
+	const char *e;
+
+	verdicts_expire(a->cfg, &j->env, j->v, j->n, now);
+	if (db_begin(a->queue, &e) == -1)
+		goto fail;
+	if (verdicts_record(a->queue, a->cfg, &a->qid, &j->env, &j->body,
+	    j->rcpts, j->n, j->v, now, j->ms, &rep->notices, &e) == -1 ||
+	    db_commit(a->queue, &e) == -1) {
+		db_rollback(a->queue);
+		goto fail;
+	}
+	verdicts_log("remote-delivery", &j->env, j->rcpts, j->n, j->v,
+	    &rep->delivered, &rep->deferred, &rep->failed);
+	return 0;
+fail:
+	log_msg(LOG_ERR, NULL, j->env.id, "event=queue-update-failed error=%s",
+	    log_quote_err(e));
+	return -1;
 }

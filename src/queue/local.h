@@ -71,4 +71,13 @@ int	 local_deliver(struct local_agent *a, const char *message_id,
  */
 void	 local_housekeeping(struct local_agent *a, time_t now);
 
+/*
+ * Record the verdicts of a finished remote job (remote.h) in queue.db,
+ * with its notices, on the delivery thread. -1: nothing recorded (the
+ * recipients stay due).
+ */
+struct remote_job;
+int	 local_record_remote(struct local_agent *a, struct remote_job *j,
+	    time_t now, struct local_report *rep);
+
 #endif

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "qmgr.h"
+#include "remote.h"
 #include "tpool.h"
 #include "util.h"
 
@@ -60,11 +61,29 @@ struct qmgr {
 	struct event		*ev_wake, *ev_timer, *ev_lock, *ev_house;
 	struct event		*ev_term, *ev_retire;
 	bool			 locked, busy, again, stopping;
-	int64_t			*parked;	/* remote recipient ids, sorted */
+	/* Recipient ids not to pick again: remote ones under way (or, with
+	 * no remote transport, waiting for good). Sorted. */
+	int64_t			*parked;
 	size_t			 nparked, parked_alloc;
+	struct remote		*remote;	/* NULL: remote mail waits */
+	bool			 remote_waiting;	/* groups held back */
 };
 
 static void qmgr_scan(struct qmgr *q);
+
+/*
+ * Stopping: exit once no batch runs and every record handed to the
+ * delivery thread is written. Remote connections still under way are
+ * dropped: their recipients stay due.
+ */
+static bool
+qmgr_maybe_exit(struct qmgr *q)
+{
+	if (!q->stopping || q->busy || tpool_pending(q->pool) > 0)
+		return false;
+	event_base_loopexit(q->base, NULL);
+	return true;
+}
 
 /* ---- remote recipients wait ---------------------------------------- */
 
@@ -104,6 +123,19 @@ parked_add(struct qmgr *q, int64_t id)
 	q->parked[at] = id;
 	q->nparked++;
 	return true;
+}
+
+static void
+parked_del(struct qmgr *q, int64_t id)
+{
+	bool found;
+	size_t at = parked_find(q, id, &found);
+
+	if (!found)
+		return;
+	memmove(&q->parked[at], &q->parked[at + 1],
+	    (q->nparked - at - 1) * sizeof(*q->parked));
+	q->nparked--;
 }
 
 /* ---- routing ------------------------------------------------------ */
@@ -168,12 +200,58 @@ batch_add(struct batch_msg *m, struct queue_due *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Due remote recipients of one message for one destination. */
+struct rgroup {
+	char		 id[QID_LEN + 1];
+	char		 dest[256];
+	struct queue_due *rcpts;
+	size_t		 n;
+};
+
+#define SCAN_GROUPS_MAX	256	/* remote jobs started per scan, at most */
+
 struct scan {
 	struct qmgr	*q;
 	struct batch	*b;
 	int64_t		 cursor_time, cursor_id;
 	size_t		 rows;
+	struct rgroup	*groups;
+	size_t		 ngroups;
 };
+
+/* Keep a copy of d in its message's group for its destination. */
+static int
+scan_remote(struct scan *s, const struct queue_due *d)
+{
+	struct queue_due copy = *d;
+	struct rgroup *g = NULL;
+	char dest[256];
+
+	remote_destination(s->q->a->cfg, d->route, d->address, dest,
+	    sizeof(dest));
+	for (size_t i = 0; i < s->ngroups && g == NULL; i++)
+		if (strcmp(s->groups[i].id, d->message_id) == 0 &&
+		    strcmp(s->groups[i].dest, dest) == 0)
+			g = &s->groups[i];
+	if (g == NULL) {
+		if (s->ngroups == SCAN_GROUPS_MAX) {
+			s->q->remote_waiting = true;
+			return 0;
+		}
+		s->groups = xreallocarray(s->groups, s->ngroups + 1,
+		    sizeof(*s->groups));
+		g = &s->groups[s->ngroups++];
+		memset(g, 0, sizeof(*g));
+		str_copy(g->id, d->message_id, sizeof(g->id));
+		str_copy(g->dest, dest, sizeof(g->dest));
+	}
+	g->rcpts = xreallocarray(g->rcpts, g->n + 1, sizeof(*g->rcpts));
+	copy.address = xstrdup(d->address);
+	copy.orcpt = d->orcpt ? xstrdup(d->orcpt) : NULL;
+	copy.route = d->route ? xstrdup(d->route) : NULL;
+	g->rcpts[g->n++] = copy;
+	return 0;
+}
 
 static int
 scan_row(const struct queue_due *d, void *arg)
@@ -190,10 +268,11 @@ scan_row(const struct queue_due *d, void *arg)
 	if (found)
 		return 0;
 	if (!route_is_local(s->q, d)) {
+		if (s->q->remote != NULL)
+			return scan_remote(s, d);
 		parked_add(s->q, d->rcpt_id);
 		log_msg(LOG_NOTICE, NULL, d->message_id, "event=remote-waiting "
-		    "to=%s note=\"remote delivery is not in this version\"",
-		    d->address);
+		    "to=%s note=\"no remote transport\"", d->address);
 		return 0;
 	}
 	if ((m = batch_msg(s->b, d->message_id)) == NULL) {
@@ -259,10 +338,8 @@ batch_done(void *arg)
 		more = false;
 	more |= again;	/* new mail came meanwhile */
 	batch_free(b);
-	if (q->stopping) {
-		event_base_loopexit(q->base, NULL);
+	if (qmgr_maybe_exit(q))
 		return;
-	}
 	if (more)
 		qmgr_scan(q);
 	else
@@ -288,11 +365,37 @@ scan_pages(struct qmgr *q, struct scan *s, time_t now)
 	return 0;
 }
 
+/* Start the remote jobs the limits allow; the others wait a scan. */
+static void
+scan_start_remote(struct qmgr *q, struct scan *s, time_t now)
+{
+	for (size_t i = 0; i < s->ngroups; i++) {
+		struct rgroup *g = &s->groups[i];
+
+		if (remote_can_start(q->remote, g->dest)) {
+			for (size_t k = 0; k < g->n; k++)
+				parked_add(q, g->rcpts[k].rcpt_id);
+			if (remote_start(q->remote, g->id, g->dest, g->rcpts,
+			    g->n, now) == -1)
+				for (size_t k = 0; k < g->n; k++)
+					parked_del(q, g->rcpts[k].rcpt_id);
+		} else
+			q->remote_waiting = true;
+		for (size_t k = 0; k < g->n; k++)
+			queue_due_clear(&g->rcpts[k]);
+		free(g->rcpts);
+	}
+	free(s->groups);
+	s->groups = NULL;
+	s->ngroups = 0;
+}
+
 static void
 qmgr_scan(struct qmgr *q)
 {
 	time_t now = time(NULL);
-	struct scan s = { q, NULL, 0, 0, 0 };
+	struct scan s = { q, NULL, 0, 0, 0, NULL, 0 };
+	int rc;
 
 	if (!q->locked || q->stopping)
 		return;
@@ -301,20 +404,67 @@ qmgr_scan(struct qmgr *q)
 		return;
 	}
 	evtimer_del(q->ev_timer);
+	q->remote_waiting = false;
 	s.b = xcalloc(1, sizeof(*s.b));
 	s.b->q = q;
 	s.b->now = now;
-	if (scan_pages(q, &s, now) == -1 || s.b->n == 0) {
-		batch_free(s.b);
-		qmgr_arm_timer(q, now);
-		return;
-	}
-	if (tpool_submit(q->pool, batch_work, batch_done, s.b) == -1) {
+	rc = scan_pages(q, &s, now);
+	if (q->remote != NULL)
+		scan_start_remote(q, &s, now);
+	if (rc == -1 || s.b->n == 0 ||
+	    tpool_submit(q->pool, batch_work, batch_done, s.b) == -1) {
 		batch_free(s.b);
 		qmgr_arm_timer(q, now);
 		return;
 	}
 	q->busy = true;
+}
+
+/* ---- remote outcomes: recorded on the delivery thread ------------- */
+
+struct rrecord {
+	struct qmgr		*q;
+	struct remote_job	*job;
+	struct local_report	 rep;
+};
+
+static void
+rrecord_work(void *arg)
+{
+	struct rrecord *rr = arg;
+
+	(void)local_record_remote(rr->q->agent, rr->job, time(NULL), &rr->rep);
+}
+
+static void
+rrecord_done(void *arg)
+{
+	struct rrecord *rr = arg;
+	struct qmgr *q = rr->q;
+
+	/* Recorded or not, they may be picked again: what was not
+	 * recorded is still due and is simply tried again. */
+	for (size_t i = 0; i < rr->job->n; i++)
+		parked_del(q, rr->job->rcpts[i].rcpt_id);
+	remote_job_free(&rr->job);
+	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || q->remote_waiting))
+		qmgr_scan(q);
+	free(rr);
+}
+
+static void
+remote_record(void *arg, struct remote_job *job)
+{
+	struct qmgr *q = arg;
+	struct rrecord *rr = xcalloc(1, sizeof(*rr));
+
+	rr->q = q;
+	rr->job = job;
+	if (tpool_submit(q->pool, rrecord_work, rrecord_done, rr) == -1) {
+		/* Cannot happen (the queue holds every job); log it. */
+		log_msg(LOG_ERR, NULL, job->env.id, "event=record-dropped");
+		rrecord_done(rr);
+	}
 }
 
 /* ---- events ------------------------------------------------------- */
@@ -344,8 +494,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopping signal=%d busy=%d",
 	    (int)sig, q->busy);
 	q->stopping = true;
-	if (!q->busy)
-		event_base_loopexit(q->base, NULL);
+	(void)qmgr_maybe_exit(q);
 }
 
 /* Now and then, between batches: purge what queue_retention lets go. */
@@ -422,10 +571,17 @@ qmgr_open(struct qmgr *q, const char **error_r)
 	db_set_busy_timeout(q->directory, LOOP_BUSY_MS);
 	if ((q->agent = local_agent_new(cfg, q->a->node, error_r)) == NULL)
 		return -1;
-	if ((q->pool = tpool_new(q->base, 1, 1)) == NULL) {
+	/* Room for a batch, housekeeping and every remote job's record. */
+	if ((q->pool = tpool_new(q->base, 1,
+	    (unsigned)cfg->smtp_client_max_connections + 16)) == NULL) {
 		*error_r = "cannot start the delivery thread";
 		return -1;
 	}
+	if ((q->remote = remote_new(q->base, cfg, remote_record, q,
+	    error_r)) == NULL)
+		log_msg(LOG_ERR, NULL, NULL, "event=remote-disabled error=%s "
+		    "note=\"mail for other domains waits\"",
+		    log_quote_err(*error_r));
 	path = xasprintf("%s/queue.wake", cfg->run_dir);
 	q->wake_fd = notify_listen(path, error_r);
 	free(path);
@@ -460,6 +616,7 @@ qmgr_free(struct qmgr *q)
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
+	remote_free(&q->remote);
 	tpool_destroy(&q->pool);
 	local_agent_free(&q->agent);
 	db_close(&q->queue);

@@ -58,7 +58,9 @@ status_len(const char *t, size_t len, int code)
 {
 	size_t n = 2, d;
 
-	if (len < 5 || t[0] != '0' + code / 100 || t[1] != '.')
+	/* RFC 3463 2: classes 2, 4 and 5 only. */
+	if (code / 100 == 3 || len < 5 || t[0] != '0' + code / 100 ||
+	    t[1] != '.')
 		return 0;
 	if ((d = digits(t + n, len - n)) == 0)
 		return 0;
@@ -90,6 +92,9 @@ reply_add_text(struct smtpc_reply_parser *p, const char *t, size_t len)
 		t += len == sl ? sl : sl + 1;
 		len -= len == sl ? sl : sl + 1;
 	}
+	/* Text octets so far: the buffer also holds one NUL per line. */
+	if (len > p->size_max - (r->text.len - r->nlines))
+		return -1;
 	start = r->text.len;
 	if (buf_append(&r->text, t, len) == -1 ||
 	    buf_append_byte(&r->text, 0) == -1)
@@ -305,7 +310,7 @@ smtpc_caps_parse(const struct smtpc_reply *r, struct smtpc_caps *c)
 		for (size_t k = 0; k < ARRAY_SIZE(cap_names); k++) {
 			if (!word_is(t, n, cap_names[k].name))
 				continue;
-			/* "AUTH=" is the pre-standard form; only AUTH has it. */
+			/* "AUTH=" is the old form; only AUTH has it. */
 			if (t[n] == '=' && cap_names[k].flag != SMTPC_CAP_AUTH)
 				break;
 			c->flags |= cap_names[k].flag;

@@ -58,8 +58,8 @@ struct smtpc_reply {
 	int		 code;			/* 200..559 */
 	char		 status[SMTPC_STATUS_MAX];	/* "" if none */
 	size_t		 nlines;		/* >= 1 when complete */
-	struct buf	 text;			/* each line's text, NUL after
-						   each (see smtpc_reply_line) */
+	struct buf	 text;			/* the lines' text, a NUL
+						   after each line */
 };
 
 struct smtpc_reply_parser {

@@ -19,8 +19,10 @@
  * rcpt_done() and then the message one msg_done(), whatever happens
  * (server replies, local refusals, a lost connection, a timeout), unless
  * the session is freed first. From msg_done() the glue may give the next
- * message (connection reuse: RSET first) or call smtpc_session_quit().
- * Callbacks must not free the session.
+ * message (connection reuse: RSET first) or call smtpc_session_quit();
+ * not from rcpt_done(). Callbacks may run inside any smtpc_session_*()
+ * call, smtpc_session_next_message() included (a message refused before
+ * a command is sent), and must not free the session.
  *
  * The message body is pulled through a read callback in chunks, and only
  * as the glue drains its output (smtpc_session_output_drained()), so a
@@ -28,8 +30,37 @@
  * ends; the session dot-stuffs it (after any LF) and ends it with
  * CRLF "." CRLF, adding the CRLF before when the body lacks it.
  *
- * Logs: commands at debug (never an AUTH payload), every reply line
- * escaped and truncated through log_quote(), failures at notice.
+ * Decisions (verdict, status; "host" failures settle the message under
+ * way or waiting, and the session is not reused):
+ *  - banner not 220: host, by its code (5xx perm, else temp), then QUIT;
+ *  - EHLO 5xx: HELO instead; EHLO 4xx or HELO refused: host, by code;
+ *  - TLS "may": STARTTLS when offered; refused (4xx/5xx): go on in
+ *    plaintext; handshake failed: host, temp 4.7.5, closed, never
+ *    plaintext. "encrypt", "verify", "dane": not offered: host, temp
+ *    4.7.4; refused: host, temp, the reply; failed: as above. The
+ *    certificate checks are the glue's;
+ *  - AUTH (credentials given): PLAIN if offered, else LOGIN; only over
+ *    TLS unless auth_plaintext; not possible or refused: host, temp
+ *    (a 5.7.8 becomes 4.7.8: never bounce on our credentials);
+ *  - refused before MAIL, the connection kept: SIZE over the server's
+ *    limit 552 5.3.4, 8-bit without 8BITMIME 554 5.6.3 (no downgrade),
+ *    UTF-8 (flag or any address) without SMTPUTF8 553 5.6.7, a sender
+ *    or recipient that could not go on a command line 553 5.1.7/5.1.3;
+ *  - MAIL, RCPT, DATA, final dot: each recipient by its own reply, the
+ *    accepted ones by the DATA or final reply; DSN parameters only when
+ *    DSN is offered; CHUNKING is noted but DATA is always used;
+ *  - 421 anywhere: host, temp, closed without QUIT; a malformed reply,
+ *    a reply out of turn, bytes after the 220 to STARTTLS or after the
+ *    354: host, temp 4.5.0 (4.7.5), closed; lost connection or timeout:
+ *    host, temp 4.4.2; the body unreadable: temp 4.3.0, closed without
+ *    the final dot.
+ * Outcome stages are the session's: "rset" for a failed RSET, "body"
+ * and "dot" for the data block and its reply.
+ *
+ * Logs: commands and replies at debug (a reply's lines joined, escaped
+ * and truncated through log_quote(); never an AUTH payload), each
+ * recipient's outcome at info (notice when it failed), host failures
+ * at notice.
  */
 #ifndef SLUICE_SMTPC_SESSION_H
 #define SLUICE_SMTPC_SESSION_H
@@ -107,7 +138,7 @@ struct smtpc_params {
 	const char	*helo_name;	/* ours, for EHLO and HELO */
 	const char	*peer;		/* for logs: "mx.example[192.0.2.1]" */
 	enum smtpc_tls_policy tls;
-	bool		 tls_active;	/* implicit TLS done before the banner */
+	bool		 tls_active;	/* implicit TLS, before the banner */
 	const char	*auth_user;	/* NULL: no AUTH (copied) */
 	const char	*auth_pass;
 	bool		 auth_plaintext;	/* AUTH allowed without TLS */

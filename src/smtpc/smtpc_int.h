@@ -93,6 +93,7 @@ struct smtpc_session {
 	struct smtpc_outcome	 error;
 	char			 error_text[SMTPC_TEXT_MAX + 4];
 	unsigned		 messages;
+	unsigned		 in_callback;	/* inside rcpt_done() */
 	char			*rbuf;		/* SMTPC_BODY_READ octets */
 };
 
@@ -107,6 +108,9 @@ enum smtpc_stage smtpc_state_stage(enum smtpc_state st);
 /* Fill o from a reply (text into text, SMTPC_TEXT_MAX). */
 void	 smtpc_outcome_reply(struct smtpc_outcome *o, struct buf *text,
 	    enum smtpc_stage stage, const struct smtpc_reply *r);
+/* Make o temporary, its status too ("5.7.8" -> "4.7.8"; 2xx or 3xx out
+ * of turn -> "4.5.0"). */
+void	 smtpc_outcome_temp(struct smtpc_outcome *o);
 /* Fill o with a decision of ours. */
 void	 smtpc_outcome_local(struct smtpc_outcome *o, struct buf *text,
 	    enum smtpc_stage stage, enum smtpc_verdict v, int code,

@@ -462,12 +462,20 @@ class Sluice:
 		    "listen = submissions 127.0.0.1:%d" % ports["submissions"],
 		    "listen = local %s mode=0666" % self.sock_path,
 		]
+		if "dns_stub_zones" not in conf:
+			# The resolver never reaches past loopback: "." goes to a
+			# port where nothing answers (tests of remote delivery
+			# give their own DNS world instead).
+			lines.append("dns_stub_zones = .=127.0.0.1@9")
 		if "mx6" in ports:
 			lines.append("listen = mx [::1]:%d name=mx6" % ports["mx6"])
 		if "plainsub" in ports:
 			lines.append("listen = submission 127.0.0.1:%d auth-plaintext "
 			    "name=plainsub" % ports["plainsub"])
-		lines += ["%s = %s" % kv for kv in conf.items()]
+		for k, v in conf.items():
+			# A list value: one line per item.
+			lines += ["%s = %s" % (k, x) for x in
+			    (v if isinstance(v, (list, tuple)) else [v])]
 		tmp = self.conf + ".new"
 		with open(tmp, "w") as f:
 			f.write("\n".join(lines) + "\n")

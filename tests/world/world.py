@@ -85,7 +85,8 @@ def _check_address(rtype, value):
 	try:
 		ip = ipaddress.ip_address(value)
 	except ValueError:
-		raise WorldError("%s record with bad address %r" % (rtype, value))
+		raise WorldError("%s record with bad address %r" %
+		    (rtype, value))
 	if rtype == "A" and (ip.version != 4 or not ip.is_loopback):
 		raise WorldError("A record %s is not in 127.0.0.0/8" % value)
 	if rtype == "AAAA" and (ip.version != 6 or ip != ipaddress.ip_address(
@@ -182,8 +183,16 @@ class World:
 		ip = ipaddress.ip_address(address)
 		if ip.version != 4 or not ip.is_loopback:
 			raise WorldError("the server must be on 127.0.0.0/8")
+		# Given a directory, the world uses it and leaves it; otherwise
+		# it makes one under $SLUICE_TEST_TMP (or the system's) and
+		# removes it at stop() unless keep or $SLUICE_KEEP_TMP.
 		self._own_tmp = tmpdir is None
-		self.dir = tmpdir or tempfile.mkdtemp(prefix="sluice-world-")
+		if tmpdir is None:
+			base = os.environ.get("SLUICE_TEST_TMP") or \
+			    tempfile.gettempdir()
+			os.makedirs(base, exist_ok=True)
+			tmpdir = tempfile.mkdtemp(prefix="world.", dir=base)
+		self.dir = tmpdir
 		os.makedirs(self.dir, exist_ok=True)
 		self.server_address = address
 		self.port = port
@@ -210,7 +219,8 @@ class World:
 	    ttl=TTL):
 		"""Add a zone. bogus: True signs it and then breaks every
 		signature but the DNSKEY set's; "expired" signs it with
-		signatures that expired yesterday. A bogus zone is signed."""
+		signatures that expired three days ago. A bogus zone is
+		signed."""
 		if self.proc is not None:
 			raise WorldError("add zones before start()")
 		name = _fqdn(name)
@@ -235,7 +245,8 @@ class World:
 		(selector 0) from pem_path."""
 		if data is None:
 			if mtype != 1:
-				raise WorldError("give data for mtype %d" % mtype)
+				raise WorldError("give data for mtype %d" %
+				    mtype)
 			data = spki_sha256(pem_path) if selector == 1 else \
 			    cert_sha256(pem_path)
 		owner = "_%d._tcp.%s" % (port, host)
@@ -295,8 +306,8 @@ class World:
 			return self
 		for tool in (LDNS_KEYGEN, LDNS_SIGNZONE, LDNS_KEY2DS):
 			if shutil.which(tool) is None:
-				raise WorldError("%s not found (apt-get install "
-				    "ldnsutils)" % tool)
+				raise WorldError("%s not found (apt-get "
+				    "install ldnsutils)" % tool)
 		if not os.access(NSD, os.X_OK):
 			raise WorldError("nsd not found (apt-get install nsd)")
 		self.keys_dir = os.path.join(self.dir, "keys")
@@ -351,7 +362,8 @@ class World:
 			z.children = []
 		for n in names:
 			if n != ".":
-				self.zones[_parent_of(n, names)].children.append(n)
+				parent = self.zones[_parent_of(n, names)]
+				parent.children.append(n)
 		# Deepest first, so a parent is signed with its children's DS.
 		for n in sorted(names, key=lambda n: -n.count(".")
 		    if n != "." else 0):
@@ -373,8 +385,8 @@ class World:
 		return "\n".join(lines) + "\n"
 
 	def _keygen(self, z, ksk):
-		args = [LDNS_KEYGEN, "-a", ALGORITHM] + (["-k"] if ksk else []) + \
-		    [z.name]
+		args = [LDNS_KEYGEN, "-a", ALGORITHM] + \
+		    (["-k"] if ksk else []) + [z.name]
 		out = subprocess.run(args, cwd=self.keys_dir, check=True,
 		    capture_output=True, text=True, timeout=60).stdout.strip()
 		return os.path.join(self.keys_dir, out.splitlines()[-1])
@@ -392,7 +404,9 @@ class World:
 		zsk = self._keygen(z, False)
 		now = int(time.time())
 		if z.bogus == "expired":
-			inception, expiration = now - 30 * 86400, now - 86400
+			# Beyond unbound's largest clock skew allowance (1 day).
+			inception = now - 40 * 86400
+			expiration = now - 3 * 86400
 		else:
 			inception, expiration = now - 3600, now + 30 * 86400
 		signed = plain + ".signed"
@@ -463,8 +477,8 @@ class World:
 				return False
 			for n in list(pending):
 				r = self.query(n, TYPE_SOA, timeout=0.2)
-				if r is not None and r["aa"] and r["rcode"] == 0 \
-				    and r["ancount"] > 0:
+				if r is not None and r["aa"] and \
+				    r["rcode"] == 0 and r["ancount"] > 0:
 					pending.discard(n)
 			if not pending:
 				return True
@@ -472,8 +486,9 @@ class World:
 				break
 			time.sleep(0.05)
 		self.stop_nsd_only()
-		raise WorldError("nsd did not serve %s within %.0fs; log:\n%s" %
-		    (", ".join(sorted(pending)), START_TIMEOUT, self.log_text()))
+		raise WorldError("nsd did not serve %s within %.0fs; log:\n%s"
+		    % (", ".join(sorted(pending)), START_TIMEOUT,
+		    self.log_text()))
 
 	def stop_nsd_only(self):
 		"""Stop nsd but keep the directory (for a restart test)."""

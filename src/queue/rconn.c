@@ -1,0 +1,329 @@
+/* rconn: see rconn.h. */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "rconn.h"
+#include "util.h"
+
+#define RCONN_OUTPUT_HIGH	(256 * 1024)	/* stop pulling body above */
+
+struct rconn {
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	struct smtpc_session	*s;
+	struct rconn_params	 p;
+	struct rconn_callbacks	 cb;
+	struct rconn_tls	 tls;
+	bool			 dane;		/* DANE in force */
+	bool			 connected;
+	bool			 handshaking;
+	bool			 closed;
+	struct event		*ev_close;	/* closed() outside callbacks */
+	char			*why;
+};
+
+static void rconn_read(struct bufferevent *, void *);
+static void rconn_write(struct bufferevent *, void *);
+static void rconn_event(struct bufferevent *, short, void *);
+
+static enum smtpc_tls_policy
+smtpc_policy(enum tls_policy p)
+{
+	switch (p) {
+	case TLS_POLICY_NONE:
+		return SMTPC_TLS_NONE;
+	case TLS_POLICY_MAY:
+		return SMTPC_TLS_MAY;
+	case TLS_POLICY_ENCRYPT:
+		return SMTPC_TLS_ENCRYPT;
+	case TLS_POLICY_VERIFY:
+		return SMTPC_TLS_VERIFY;
+	default:
+		return SMTPC_TLS_DANE;
+	}
+}
+
+static void
+rconn_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->cb.closed(c->cb.ctx, c->why);
+}
+
+/* The connection is over: tell the owner from the loop, once. */
+static void
+rconn_finish(struct rconn *c, const char *why)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	if (why != NULL && c->why == NULL)
+		c->why = xstrdup(why);
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_active(c->ev_close, EV_TIMEOUT, 0);
+}
+
+static void
+rconn_set_timeout(struct rconn *c)
+{
+	struct timeval tv = { 0, 0 };
+
+	tv.tv_sec = c->connected && c->s != NULL ?
+	    smtpc_session_timeout_secs(c->s) : c->p.connect_timeout;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+static void
+io_write(void *ctx, const void *data, size_t len)
+{
+	struct rconn *c = ctx;
+
+	if (!c->closed)
+		bufferevent_write(c->bev, data, len);
+}
+
+static void
+io_close(void *ctx)
+{
+	struct rconn *c = ctx;
+
+	rconn_finish(c, NULL);
+}
+
+/* Plaintext the server sent after its 220 is thrown away (as smtpd). */
+static int
+io_starttls(void *ctx)
+{
+	struct rconn *c = ctx;
+	struct bufferevent *tls;
+	const char *err;
+	SSL *ssl;
+
+	if (c->p.tls_ctx == NULL)
+		return -1;
+	ssl = tls_client_new(c->p.tls_ctx, c->p.host, c->p.tls_policy,
+	    c->p.tlsa, c->p.ntlsa, &c->dane, &err);
+	if (ssl == NULL)
+		return -1;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = tls;
+	c->handshaking = true;
+	bufferevent_setcb(tls, rconn_read, rconn_write, rconn_event, c);
+	rconn_set_timeout(c);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* The handshake ended: judge the certificate, tell the session. */
+static void
+rconn_tls_done(struct rconn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	struct tls_client_result r;
+
+	c->handshaking = false;
+	tls_client_check(ssl, c->p.tls_policy, c->dane, &r);
+	c->tls.active = true;
+	str_copy(c->tls.version, r.version, sizeof(c->tls.version));
+	str_copy(c->tls.cipher, r.cipher, sizeof(c->tls.cipher));
+	c->tls.dane = r.dane;
+	if (!r.ok)
+		log_msg(LOG_NOTICE, NULL, NULL, "event=tls-refused peer=%s "
+		    "reason=%s", c->p.peer, log_quote_err(r.reason));
+	smtpc_session_tls_done(c->s, r.ok, r.version, r.cipher, r.dane);
+}
+
+static void
+rconn_read(struct bufferevent *bev, void *arg)
+{
+	struct rconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len, used;
+
+	while (!c->closed && (len = evbuffer_get_length(in)) > 0) {
+		const char *data = (const char *)evbuffer_pullup(in,
+		    (ssize_t)(len < 16384 ? len : 16384));
+
+		used = smtpc_session_input(c->s, data, len < 16384 ? len :
+		    16384);
+		evbuffer_drain(in, used);
+		if (used == 0)
+			break;
+	}
+	if (!c->closed)
+		rconn_set_timeout(c);
+}
+
+static void
+rconn_write(struct bufferevent *bev, void *arg)
+{
+	struct rconn *c = arg;
+
+	if (c->closed)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) <
+	    RCONN_OUTPUT_HIGH && smtpc_session_wants_output(c->s))
+		smtpc_session_output_drained(c->s);
+}
+
+static void
+rconn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->handshaking) {
+			rconn_tls_done(c);
+			return;
+		}
+		c->connected = true;
+		rconn_set_timeout(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (!c->connected) {
+			rconn_finish(c, "connection timed out");
+			return;
+		}
+		smtpc_session_timeout(c->s);
+		rconn_finish(c, "timed out");
+		return;
+	}
+	if (c->handshaking) {
+		c->handshaking = false;
+		smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
+		rconn_finish(c, "TLS handshake failed");
+		return;
+	}
+	if (!c->connected) {
+		rconn_finish(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+		return;
+	}
+	smtpc_session_eof(c->s);
+	rconn_finish(c, "connection lost");
+}
+
+static struct bufferevent *
+rconn_bev(struct rconn *c, const char **error_r)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (!c->p.implicit_tls)
+		return bufferevent_socket_new(c->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if ((ssl = tls_client_new(c->p.tls_ctx, c->p.host, c->p.tls_policy,
+	    c->p.tlsa, c->p.ntlsa, &c->dane, error_r)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(c->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL)
+		SSL_free(ssl);
+	c->handshaking = bev != NULL;
+	return bev;
+}
+
+struct rconn *
+rconn_open(struct event_base *base, const struct rconn_params *p,
+    const struct rconn_callbacks *cb, uint64_t sid, const char **error_r)
+{
+	struct rconn *c = xcalloc(1, sizeof(*c));
+	struct smtpc_io io;
+	struct smtpc_callbacks scb;
+
+	c->base = base;
+	c->p = *p;
+	c->cb = *cb;
+	c->tls.dane = "none";
+	c->p.smtpc.tls = smtpc_policy(p->tls_policy);
+	c->p.smtpc.tls_active = p->implicit_tls;
+	c->ev_close = event_new(base, -1, 0, rconn_closed_cb, c);
+	if ((c->bev = rconn_bev(c, error_r)) == NULL) {
+		if (*error_r == NULL)
+			*error_r = "cannot make a connection";
+		rconn_free(&c);
+		return NULL;
+	}
+	io = (struct smtpc_io){ c, io_write, io_starttls, io_close };
+	scb = (struct smtpc_callbacks){ cb->ctx, cb->rcpt_done, cb->msg_done };
+	c->s = smtpc_session_new(&c->p.smtpc, &io, &scb, sid);
+	bufferevent_setcb(c->bev, rconn_read, rconn_write, rconn_event, c);
+	rconn_set_timeout(c);
+	if (bufferevent_socket_connect(c->bev, p->sa, (int)p->salen) == -1) {
+		*error_r = "connect failed";
+		rconn_free(&c);
+		return NULL;
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+int
+rconn_send(struct rconn *c, const struct smtpc_message *m)
+{
+	if (c->closed)
+		return -1;
+	return smtpc_session_next_message(c->s, m);
+}
+
+void
+rconn_quit(struct rconn *c)
+{
+	if (!c->closed)
+		smtpc_session_quit(c->s);
+}
+
+bool
+rconn_reusable(const struct rconn *c)
+{
+	return !c->closed && smtpc_session_reusable(c->s);
+}
+
+const struct rconn_tls *
+rconn_tls(const struct rconn *c)
+{
+	return &c->tls;
+}
+
+void
+rconn_free(struct rconn **cp)
+{
+	struct rconn *c = *cp;
+
+	if (c == NULL)
+		return;
+	smtpc_session_free(&c->s);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->ev_close != NULL)
+		event_free(c->ev_close);
+	free(c->why);
+	free(c);
+	*cp = NULL;
+}

@@ -1,0 +1,869 @@
+/* remote: see remote.h. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ifaddrs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "db.h"
+#include "dns.h"
+#include "log.h"
+#include "rconn.h"
+#include "relay.h"
+#include "remote.h"
+#include "tls_client.h"
+#include "util.h"
+
+#define HOSTS_MAX	32	/* MX hosts tried per job */
+#define ADDRS_MAX	16	/* addresses tried per host */
+#define TLSA_MAX	16
+
+struct cred {
+	char	*user, *pass;
+};
+
+struct remote {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct dns_resolver	*dns;
+	SSL_CTX			*tls;
+	struct db		*queue;		/* reads on the loop */
+	remote_record_fn	*record;
+	void			*arg;
+	struct cred		*creds;		/* per cfg->relay.v[i] */
+	struct sockaddr_storage	*ours;		/* our interface addresses */
+	size_t			 nours;
+	struct remote_job_state	*jobs;		/* under way */
+	size_t			 njobs;
+	uint64_t		 next_sid;
+};
+
+struct remote_job_state {
+	struct remote_job	*job;
+	struct remote_job_state	*next;
+	const struct relay	*relay;
+	const struct cred	*cred;
+	char			*hosts[HOSTS_MAX];
+	size_t			 nhosts, hi;
+	bool			 mx_secure;
+	const char		*dnssec;	/* of the MX (or host) answer */
+	struct dns_addr		 addrs[ADDRS_MAX];
+	size_t			 naddrs, ai;
+	struct tls_tlsa		 tlsa[TLSA_MAX];
+	uint8_t			*tlsa_data[TLSA_MAX];
+	size_t			 ntlsa;
+	uint64_t		 dns_id;
+	struct rconn		*conn;
+	struct event		*ev_free;	/* frees conn outside its cb */
+	struct smtpc_message	 msg;
+	struct smtpc_rcpt	*srcpts;
+	size_t			*map;		/* msg rcpt -> job rcpt */
+	bool			*accepted;	/* by RCPT, pending DATA */
+	char			 peer[300];
+	char			 ip[DNS_ADDR_TEXT_MAX];
+	char			 last[512];	/* the last failure */
+	const char		*last_status;
+	struct timespec		 t0;
+	char			**strs;		/* kept for the verdicts */
+	size_t			 nstrs;
+};
+
+static void job_next_host(struct remote_job_state *);
+static void job_next_addr(struct remote_job_state *);
+static void job_finish(struct remote_job_state *);
+
+/* ---- verdicts -------------------------------------------------------- */
+
+static bool
+settled(const struct remote_job *j, size_t i)
+{
+	return j->v[i].result != NULL;
+}
+
+static size_t
+unsettled(const struct remote_job *j)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->n; i++)
+		n += !settled(j, i);
+	return n;
+}
+
+/* Settle every open recipient alike. */
+static void
+settle_all(struct remote_job_state *st, const char *result,
+    const char *status, const char *why)
+{
+	for (size_t i = 0; i < st->job->n; i++)
+		if (!settled(st->job, i))
+			verdict_set(&st->job->v[i], result, status, "%s", why);
+}
+
+static void job_fail(struct remote_job_state *, const char *, const char *,
+    ...) PRINTF_LIKE(3, 4);
+static void note_failure(struct remote_job_state *, const char *,
+    const char *, ...) PRINTF_LIKE(3, 4);
+
+static void
+job_fail(struct remote_job_state *st, const char *status, const char *fmt,
+    ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	settle_all(st, status[0] == '5' ? "failed" : "deferred", status, why);
+	job_finish(st);
+}
+
+/* A step failed for this host or address: remember why, go on. */
+static void
+note_failure(struct remote_job_state *st, const char *status,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->last, sizeof(st->last), fmt, ap);
+	va_end(ap);
+	st->last_status = status;
+}
+
+/* ---- DNS ------------------------------------------------------------- */
+
+static void
+on_tlsa(const struct dns_tlsa_result *res, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	st->dns_id = 0;
+	if (res->sec == DNS_SEC_BOGUS || res->status == DNS_R_TEMPFAIL) {
+		/* RFC 7672 2.2: no delivery to this host without knowing. */
+		note_failure(st, "4.7.5", "TLSA lookup for %s failed: %s",
+		    res->qname, res->reason ? res->reason : "?");
+		st->hi++;
+		job_next_host(st);
+		return;
+	}
+	if (res->sec == DNS_SEC_SECURE && res->status == DNS_R_OK)
+		for (size_t i = 0; i < res->ntlsa && st->ntlsa < TLSA_MAX;
+		    i++) {
+			uint8_t *d = xmalloc(res->tlsa[i].len + 1);
+
+			memcpy(d, res->tlsa[i].data, res->tlsa[i].len);
+			st->tlsa_data[st->ntlsa] = d;
+			st->tlsa[st->ntlsa++] = (struct tls_tlsa){
+			    res->tlsa[i].usage, res->tlsa[i].selector,
+			    res->tlsa[i].mtype, d, res->tlsa[i].len };
+		}
+	job_next_addr(st);
+}
+
+static void
+tlsa_clear(struct remote_job_state *st)
+{
+	for (size_t i = 0; i < st->ntlsa; i++)
+		free(st->tlsa_data[i]);
+	st->ntlsa = 0;
+}
+
+static void
+on_addrs(const struct dns_addrs_result *res, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	st->dns_id = 0;
+	if (res->sec == DNS_SEC_BOGUS || res->status != DNS_R_OK) {
+		note_failure(st, res->sec == DNS_SEC_BOGUS ? "4.7.5" : "4.4.3",
+		    "no address for %s: %s", res->host, res->reason ?
+		    res->reason : dns_status_name(res->status));
+		st->hi++;
+		job_next_host(st);
+		return;
+	}
+	st->naddrs = res->naddrs < ADDRS_MAX ? res->naddrs : ADDRS_MAX;
+	memcpy(st->addrs, res->addrs, st->naddrs * sizeof(*st->addrs));
+	st->ai = 0;
+	tlsa_clear(st);
+	if (st->relay == NULL && st->mx_secure && res->sec == DNS_SEC_SECURE) {
+		st->dns_id = dns_lookup_tlsa(st->job->r->dns, 25,
+		    res->canonical, on_tlsa, st);
+		return;
+	}
+	job_next_addr(st);
+}
+
+static void
+job_next_host(struct remote_job_state *st)
+{
+	if (st->hi >= st->nhosts) {
+		if (st->last[0] == '\0')
+			note_failure(st, "4.4.1", "no host to try");
+		settle_all(st, "deferred", st->last_status, st->last);
+		job_finish(st);
+		return;
+	}
+	st->dns_id = dns_lookup_addrs(st->job->r->dns, st->hosts[st->hi],
+	    on_addrs, st);
+}
+
+static void
+on_mx(const struct dns_mx_result *res, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	st->dns_id = 0;
+	st->dnssec = dns_sec_name(res->sec);
+	if (res->sec == DNS_SEC_BOGUS) {
+		job_fail(st, "4.7.5", "DNSSEC validation of the MX of %s "
+		    "failed", res->reason ? res->reason : res->domain);
+		return;
+	}
+	if (res->status == DNS_R_NXDOMAIN) {
+		job_fail(st, "5.1.2", "domain %s does not exist", res->domain);
+		return;
+	}
+	if (res->status == DNS_R_TEMPFAIL) {
+		job_fail(st, "4.4.3", "MX lookup failed: %s", res->reason ?
+		    res->reason : "temporary failure");
+		return;
+	}
+	if (res->status == DNS_R_OK && res->null_mx) {
+		job_fail(st, "5.1.10", "%s accepts no mail (null MX, RFC 7505)",
+		    res->domain);
+		return;
+	}
+	st->mx_secure = res->sec == DNS_SEC_SECURE;
+	if (res->implicit_mx || res->status == DNS_R_NODATA)
+		st->hosts[st->nhosts++] = xstrdup(res->domain);
+	for (size_t i = 0; i < res->nmx && st->nhosts < HOSTS_MAX; i++)
+		st->hosts[st->nhosts++] = xstrdup(res->mx[i].host);
+	job_next_host(st);
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static int64_t
+job_ms(const struct remote_job_state *st)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - st->t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - st->t0.tv_nsec) / 1000000;
+}
+
+/* Is a:port one of our own SMTP listeners (a loop)? */
+static bool
+addr_is_ours(const struct remote *r, const struct dns_addr *a, int port)
+{
+	const struct config *cfg = r->cfg;
+
+	for (size_t i = 0; i < cfg->listen.n; i++) {
+		const struct listener *l = &cfg->listen.v[i];
+
+		if (!listener_role_is_smtp(l->role) || l->port != port)
+			continue;
+		if (l->family == AF_UNSPEC)
+			for (size_t k = 0; k < r->nours; k++) {
+				if (r->ours[k].ss_family == AF_INET &&
+				    a->family == AF_INET && memcmp(&((struct
+				    sockaddr_in *)&r->ours[k])->sin_addr,
+				    &a->u.v4, 4) == 0)
+					return true;
+				if (r->ours[k].ss_family == AF_INET6 &&
+				    a->family == AF_INET6 && memcmp(&((struct
+				    sockaddr_in6 *)&r->ours[k])->sin6_addr,
+				    &a->u.v6, 16) == 0)
+					return true;
+			}
+		else if (l->family == AF_INET && a->family == AF_INET &&
+		    memcmp(&((const struct sockaddr_in *)&l->addr)->sin_addr,
+		    &a->u.v4, 4) == 0)
+			return true;
+		else if (l->family == AF_INET6 && a->family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)&l->addr)->sin6_addr,
+		    &a->u.v6, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+static socklen_t
+sockaddr_of(const struct dns_addr *a, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = a->u.v6;
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr = a->u.v4;
+		return sizeof(*s4);
+	}
+}
+
+/* The TLS policy for this job: the relay's, or the domain's. */
+static enum tls_policy
+job_tls_policy(const struct remote_job_state *st)
+{
+	const struct config *cfg = st->job->r->cfg;
+	enum config_tls_policy p = cfg->smtp_tls_policy;
+	const char *v, *domain = st->job->dest;
+
+	if (st->relay != NULL) {
+		if (config_tls_policy_from_name(st->relay->policy,
+		    strlen(st->relay->policy), &p) == -1)
+			p = CONFIG_TLS_POLICY_VERIFY;
+	} else if ((v = config_list_lookup(&cfg->smtp_tls_policies, domain,
+	    strlen(domain))) != NULL)
+		(void)config_tls_policy_from_name(v, strlen(v), &p);
+	/* Secure usable TLSA records require DANE, whatever was set. */
+	return st->ntlsa > 0 ? TLS_POLICY_DANE : (enum tls_policy)p;
+}
+
+static void on_rcpt_done(void *, const struct smtpc_message *, size_t,
+    const struct smtpc_outcome *);
+static void on_msg_done(void *, const struct smtpc_message *,
+    const struct smtpc_outcome *);
+static void on_closed(void *, const char *);
+
+/* The message for the recipients still open. */
+static void
+job_message(struct remote_job_state *st)
+{
+	struct remote_job *j = st->job;
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (settled(j, i))
+			continue;
+		st->srcpts[k] = (struct smtpc_rcpt){ j->rcpts[i].address,
+		    j->rcpts[i].notify, j->rcpts[i].orcpt };
+		st->map[k] = i;
+		st->accepted[k] = false;
+		k++;
+	}
+	st->msg = (struct smtpc_message){ .qid = j->env.id,
+	    .sender = j->env.sender, .rcpts = st->srcpts, .nrcpts = k,
+	    .size = j->body.len,
+	    .eightbit = strcmp(j->env.body_type, "7BIT") != 0,
+	    .smtputf8 = j->env.smtputf8, .dsn_ret = j->env.dsn_ret,
+	    .dsn_envid = j->env.dsn_envid, .body_ctx = &j->body,
+	    .body_read = NULL };
+}
+
+static ssize_t
+body_read(void *ctx, uint64_t offset, void *out, size_t len)
+{
+	const struct buf *b = ctx;
+
+	if (offset >= b->len)
+		return 0;
+	if (len > b->len - offset)
+		len = b->len - (size_t)offset;
+	memcpy(out, b->data + offset, len);
+	return (ssize_t)len;
+}
+
+static void
+job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
+{
+	struct remote *r = st->job->r;
+	const struct config *cfg = r->cfg;
+	struct sockaddr_storage ss;
+	struct rconn_params p = { 0 };
+	struct rconn_callbacks cb = { st, on_rcpt_done, on_msg_done,
+	    on_closed };
+	const char *err = NULL;
+
+	str_copy(st->ip, a->text, sizeof(st->ip));
+	snprintf(st->peer, sizeof(st->peer), "%s[%s]:%d", st->hosts[st->hi],
+	    a->text, port);
+	p.salen = sockaddr_of(a, port, &ss);
+	p.sa = (struct sockaddr *)&ss;
+	p.host = st->hosts[st->hi];
+	p.peer = st->peer;
+	p.connect_timeout = (unsigned)cfg->smtp_client_connect_timeout;
+	p.implicit_tls = st->relay != NULL &&
+	    st->relay->tls == RELAY_TLS_IMPLICIT;
+	p.tls_policy = job_tls_policy(st);
+	p.tls_ctx = r->tls;
+	p.tlsa = st->ntlsa > 0 ? st->tlsa : NULL;
+	p.ntlsa = st->ntlsa;
+	p.smtpc = (struct smtpc_params){ .helo_name = cfg->hostname,
+	    .peer = st->peer, .auth_user = st->cred ? st->cred->user : NULL,
+	    .auth_pass = st->cred ? st->cred->pass : NULL };
+	job_message(st);
+	st->msg.body_read = body_read;
+	if ((st->conn = rconn_open(r->base, &p, &cb, ++r->next_sid,
+	    &err)) == NULL || rconn_send(st->conn, &st->msg) == -1) {
+		note_failure(st, "4.4.1", "cannot connect to %s: %s", st->peer,
+		    err ? err : "refused");
+		rconn_free(&st->conn);
+		st->ai++;
+		job_next_addr(st);
+	}
+}
+
+static void
+job_next_addr(struct remote_job_state *st)
+{
+	const struct config *cfg = st->job->r->cfg;
+	int port = st->relay != NULL ? st->relay->port : cfg->remote_port;
+
+	if (unsettled(st->job) == 0) {
+		job_finish(st);
+		return;
+	}
+	if (st->ai >= st->naddrs) {
+		st->hi++;
+		job_next_host(st);
+		return;
+	}
+	if (addr_is_ours(st->job->r, &st->addrs[st->ai], port)) {
+		job_fail(st, "5.4.6", "mail for %s loops back to myself",
+		    st->job->dest);
+		return;
+	}
+	job_connect(st, &st->addrs[st->ai], port);
+}
+
+/* ---- the session's results ------------------------------------------- */
+
+/* A copy that lives as long as the job (the verdicts point at it). */
+static const char *
+job_str(struct remote_job_state *st, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	st->strs = xreallocarray(st->strs, st->nstrs + 1, sizeof(*st->strs));
+	return st->strs[st->nstrs++] = xstrdup(s);
+}
+
+/* Settle recipient i from a reply of this connection. */
+static void
+settle_remote(struct remote_job_state *st, size_t i, const char *result,
+    const struct smtpc_outcome *o)
+{
+	struct verdict *v = &st->job->v[i];
+	const struct rconn_tls *t = rconn_tls(st->conn);
+	char status[16];
+
+	str_copy(status, o->status, sizeof(status));
+	verdict_set(v, result, job_str(st, status), "%s %s %d %s",
+	    st->peer, o->remote ? "said:" : "failed:", o->code, o->text ?
+	    o->text : "");
+	v->mx = st->hosts[st->hi];
+	v->ip = job_str(st, st->ip);
+	v->port = st->relay != NULL ? st->relay->port :
+	    st->job->r->cfg->remote_port;
+	if (t->active) {
+		v->tls_version = job_str(st, t->version);
+		v->tls_cipher = job_str(st, t->cipher);
+	}
+	v->dane = t->dane;
+}
+
+/* Failures of the connection rather than of a recipient: next address. */
+static bool
+connection_level(const struct smtpc_outcome *o)
+{
+	return o->stage <= SMTPC_STAGE_MAIL;
+}
+
+static void
+on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
+    const struct smtpc_outcome *o)
+{
+	struct remote_job_state *st = ctx;
+	size_t i = st->map[idx];
+
+	(void)m;
+	if (o->verdict == SMTPC_OK) {
+		st->accepted[idx] = true;
+		return;
+	}
+	if (o->verdict == SMTPC_PERM) {
+		settle_remote(st, i, "failed", o);
+		return;
+	}
+	if (connection_level(o)) {
+		note_failure(st, "4.4.2", "%s: %s", st->peer, o->text ?
+		    o->text : smtpc_stage_name(o->stage));
+		return;
+	}
+	settle_remote(st, i, "deferred", o);
+}
+
+static void
+on_msg_done(void *ctx, const struct smtpc_message *m,
+    const struct smtpc_outcome *o)
+{
+	struct remote_job_state *st = ctx;
+
+	for (size_t k = 0; k < m->nrcpts; k++) {
+		size_t i = st->map[k];
+
+		if (!st->accepted[k] || settled(st->job, i))
+			continue;
+		settle_remote(st, i, o->verdict == SMTPC_OK ? "relayed" :
+		    o->verdict == SMTPC_PERM ? "failed" : "deferred", o);
+	}
+	if (o->verdict != SMTPC_OK && connection_level(o))
+		note_failure(st, "4.4.2", "%s: %s", st->peer, o->text ?
+		    o->text : smtpc_stage_name(o->stage));
+	rconn_quit(st->conn);
+}
+
+/* The connection is gone: free it from the loop, then go on. */
+static void
+on_conn_gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	(void)fd;
+	(void)what;
+	rconn_free(&st->conn);
+	st->ai++;
+	job_next_addr(st);
+}
+
+static void
+on_closed(void *ctx, const char *why)
+{
+	struct remote_job_state *st = ctx;
+
+	if (why != NULL && unsettled(st->job) > 0 && st->last[0] == '\0')
+		note_failure(st, "4.4.2", "%s: %s", st->peer, why);
+	if (st->ev_free == NULL)
+		st->ev_free = event_new(st->job->r->base, -1, 0, on_conn_gone,
+		    st);
+	event_active(st->ev_free, EV_TIMEOUT, 0);
+}
+
+/* ---- jobs ------------------------------------------------------------ */
+
+static void
+job_finish(struct remote_job_state *st)
+{
+	struct remote_job *j = st->job;
+	struct remote *r = j->r;
+
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].dnssec == NULL)
+			j->v[i].dnssec = st->dnssec;
+	j->ms = job_ms(st);
+	for (struct remote_job_state **pp = &r->jobs; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == st) {
+			*pp = st->next;
+			r->njobs--;
+			break;
+		}
+	r->record(r->arg, j);
+}
+
+void
+remote_job_free(struct remote_job **jp)
+{
+	struct remote_job *j = *jp;
+	struct remote_job_state *st;
+
+	if (j == NULL)
+		return;
+	st = j->st;
+	if (st->dns_id != 0)
+		(void)dns_cancel(j->r->dns, st->dns_id);
+	rconn_free(&st->conn);
+	if (st->ev_free != NULL)
+		event_free(st->ev_free);
+	for (size_t i = 0; i < st->nhosts; i++)
+		free(st->hosts[i]);
+	tlsa_clear(st);
+	for (size_t i = 0; i < st->nstrs; i++)
+		free(st->strs[i]);
+	free(st->strs);
+	free(st->srcpts);
+	free(st->map);
+	free(st->accepted);
+	free(st);
+	for (size_t i = 0; i < j->n; i++)
+		queue_due_clear(&j->rcpts[i]);
+	free(j->rcpts);
+	free(j->v);
+	queue_envelope_clear(&j->env);
+	buf_release(&j->body);
+	free(j);
+	*jp = NULL;
+}
+
+void
+remote_destination(const struct config *cfg, const char *route,
+    const char *address, char *out, size_t size)
+{
+	const char *at = strrchr(address, '@'), *domain = at ? at + 1 : "",
+	    *relay;
+
+	if (route != NULL && strncmp(route, "relay:", 6) == 0)
+		snprintf(out, size, "%s", route);
+	else if ((relay = config_list_lookup(&cfg->relay_domains, domain,
+	    strlen(domain))) != NULL)
+		snprintf(out, size, "relay:%s", relay);
+	else if (cfg->relay_default[0] != '\0')
+		snprintf(out, size, "relay:%s", cfg->relay_default);
+	else
+		snprintf(out, size, "%s", domain);
+	for (char *p = out; *p; p++)
+		*p = (char)ascii_lower((unsigned char)*p);
+}
+
+static size_t
+jobs_for(const struct remote *r, const char *dest)
+{
+	size_t n = 0;
+
+	for (const struct remote_job_state *st = r->jobs; st != NULL;
+	    st = st->next)
+		n += strcmp(st->job->dest, dest) == 0;
+	return n;
+}
+
+bool
+remote_can_start(const struct remote *r, const char *dest)
+{
+	return r->njobs < (size_t)r->cfg->smtp_client_max_connections &&
+	    jobs_for(r, dest) < (size_t)r->cfg->smtp_client_max_per_destination;
+}
+
+size_t
+remote_active(const struct remote *r)
+{
+	return r->njobs;
+}
+
+static int
+job_read(struct remote_job *j, struct db *queue, const char *message_id)
+{
+	const char *e;
+
+	buf_init(&j->body, 0);
+	if (db_queue_envelope_get(queue, message_id, &j->env, &e) != QUEUE_OK ||
+	    j->env.held || db_queue_body_read(queue, message_id, &j->body,
+	    &e) != QUEUE_OK)
+		return -1;
+	return 0;
+}
+
+/* A relay destination: its host, as a name or an address. */
+static void
+job_start_relay(struct remote_job_state *st, const char *name)
+{
+	struct remote *r = st->job->r;
+	const struct relay *rl = relay_list_find(&r->cfg->relay, name);
+	struct dns_addr a;
+
+	if (rl == NULL) {
+		job_fail(st, "4.3.5", "no relay named %s in sluice.conf", name);
+		return;
+	}
+	st->relay = rl;
+	st->cred = &r->creds[rl - r->cfg->relay.v];
+	st->hosts[st->nhosts++] = xstrdup(rl->host);
+	st->dnssec = "insecure";
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET6, rl->host, &a.u.v6) == 1)
+		a.family = AF_INET6;
+	else if (inet_pton(AF_INET, rl->host, &a.u.v4) == 1)
+		a.family = AF_INET;
+	if (a.family == 0) {
+		job_next_host(st);
+		return;
+	}
+	str_copy(a.text, rl->host, sizeof(a.text));
+	st->addrs[0] = a;
+	st->naddrs = 1;
+	job_next_addr(st);
+}
+
+int
+remote_start(struct remote *r, const char *message_id, const char *dest,
+    struct queue_due *rcpts, size_t n, time_t now)
+{
+	struct remote_job *j = xcalloc(1, sizeof(*j));
+	struct remote_job_state *st = xcalloc(1, sizeof(*st));
+
+	(void)now;
+	j->r = r;
+	j->st = st;
+	st->job = j;
+	if (job_read(j, r->queue, message_id) == -1) {
+		free(st);
+		j->st = NULL;
+		queue_envelope_clear(&j->env);
+		buf_release(&j->body);
+		free(j);
+		return -1;
+	}
+	j->rcpts = xcalloc(n, sizeof(*j->rcpts));
+	memcpy(j->rcpts, rcpts, n * sizeof(*rcpts));
+	memset(rcpts, 0, n * sizeof(*rcpts));
+	j->n = n;
+	j->v = xcalloc(n, sizeof(*j->v));
+	st->srcpts = xcalloc(n, sizeof(*st->srcpts));
+	st->map = xcalloc(n, sizeof(*st->map));
+	st->accepted = xcalloc(n, sizeof(*st->accepted));
+	str_copy(j->dest, dest, sizeof(j->dest));
+	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	st->next = r->jobs;
+	r->jobs = st;
+	r->njobs++;
+	if (strncmp(dest, "relay:", 6) == 0)
+		job_start_relay(st, dest + 6);
+	else
+		st->dns_id = dns_lookup_mx(r->dns, dest, on_mx, st);
+	return 0;
+}
+
+/* ---- the transport ----------------------------------------------------- */
+
+/* A relay's credentials: user name on line 1, password on line 2. */
+static void
+cred_load(const struct relay *rl, struct cred *c)
+{
+	struct buf b = BUF_INIT;
+	const char *err;
+	char *nl;
+
+	if (rl->auth_file == NULL)
+		return;
+	buf_init(&b, 0);
+	if (buf_read_file(&b, rl->auth_file, 4096, &err) == -1 ||
+	    (nl = strchr(b.data, '\n')) == NULL) {
+		log_msg(LOG_ERR, NULL, NULL, "event=relay-auth-unreadable "
+		    "relay=%s file=%s", rl->name, rl->auth_file);
+		buf_release(&b);
+		return;
+	}
+	*nl = '\0';
+	c->user = xstrdup(b.data);
+	c->pass = xstrndup(nl + 1, strcspn(nl + 1, "\r\n"));
+	mem_wipe(b.data, b.len);
+	buf_release(&b);
+}
+
+static void
+ours_load(struct remote *r)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
+		    i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		r->ours = xreallocarray(r->ours, r->nours + 1,
+		    sizeof(*r->ours));
+		memset(&r->ours[r->nours], 0, sizeof(*r->ours));
+		memcpy(&r->ours[r->nours++], i->ifa_addr,
+		    i->ifa_addr->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	}
+	freeifaddrs(ifa);
+}
+
+static struct dns_resolver *
+remote_dns(struct event_base *base, const struct config *cfg,
+    const char **error_r)
+{
+	struct dns_config dc = {
+	    .trust_anchor_file = cfg->dns_trust_anchor,
+	    .root_hints_file = cfg->dns_root_hints[0] != '\0' ?
+	    cfg->dns_root_hints : NULL,
+	    .forwarders = (const char *const *)cfg->dns_forwarders.v,
+	    .nforwarders = cfg->dns_forwarders.n,
+	    .stubs = (const char *const *)cfg->dns_stub_zones.v,
+	    .nstubs = cfg->dns_stub_zones.n,
+	    .use_resolv_conf = cfg->dns_resolv_conf,
+	    .timeout_secs = (int)cfg->dns_timeout };
+
+	return dns_resolver_new(base, &dc, error_r);
+}
+
+struct remote *
+remote_new(struct event_base *base, const struct config *cfg,
+    remote_record_fn *record, void *arg, const char **error_r)
+{
+	struct remote *r = xcalloc(1, sizeof(*r));
+	char *path;
+	int rc;
+
+	r->base = base;
+	r->cfg = cfg;
+	r->record = record;
+	r->arg = arg;
+	path = xasprintf("%s/queue.db", cfg->state_dir);
+	rc = db_open(path, "queue", DB_READONLY, &r->queue, error_r);
+	free(path);
+	if (rc == -1 || (r->dns = remote_dns(base, cfg, error_r)) == NULL ||
+	    (r->tls = tls_client_ctx_new(cfg->smtp_client_ca_file[0] != '\0' ?
+	    cfg->smtp_client_ca_file : NULL, cfg->tls_min_version,
+	    error_r)) == NULL) {
+		remote_free(&r);
+		return NULL;
+	}
+	r->creds = xcalloc(cfg->relay.n + 1, sizeof(*r->creds));
+	for (size_t i = 0; i < cfg->relay.n; i++)
+		cred_load(&cfg->relay.v[i], &r->creds[i]);
+	ours_load(r);
+	return r;
+}
+
+void
+remote_free(struct remote **rp)
+{
+	struct remote *r = *rp;
+
+	if (r == NULL)
+		return;
+	while (r->jobs != NULL) {
+		struct remote_job *j = r->jobs->job;
+
+		r->jobs = r->jobs->next;
+		remote_job_free(&j);
+	}
+	dns_resolver_free(&r->dns);
+	if (r->tls != NULL)
+		SSL_CTX_free(r->tls);
+	db_close(&r->queue);
+	for (size_t i = 0; r->creds != NULL && i < r->cfg->relay.n; i++) {
+		if (r->creds[i].pass != NULL)
+			mem_wipe(r->creds[i].pass, strlen(r->creds[i].pass));
+		free(r->creds[i].user);
+		free(r->creds[i].pass);
+	}
+	free(r->creds);
+	free(r->ours);
+	free(r);
+	*rp = NULL;
+}

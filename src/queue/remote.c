@@ -75,6 +75,10 @@ struct remote_job_state {
 	struct timespec		 t0;
 	char			**strs;		/* kept for the verdicts */
 	size_t			 nstrs;
+	/* The last connection, for recipients its failure settles. */
+	const char		*last_mx, *last_ip, *last_dane;
+	const char		*last_tls_version, *last_tls_cipher;
+	int			 last_port;
 };
 
 static void job_next_host(struct remote_job_state *);
@@ -104,9 +108,19 @@ static void
 settle_all(struct remote_job_state *st, const char *result,
     const char *status, const char *why)
 {
-	for (size_t i = 0; i < st->job->n; i++)
-		if (!settled(st->job, i))
-			verdict_set(&st->job->v[i], result, status, "%s", why);
+	for (size_t i = 0; i < st->job->n; i++) {
+		struct verdict *v = &st->job->v[i];
+
+		if (settled(st->job, i))
+			continue;
+		verdict_set(v, result, status, "%s", why);
+		v->mx = st->last_mx;
+		v->ip = st->last_ip;
+		v->port = st->last_port;
+		v->dane = st->last_dane;
+		v->tls_version = st->last_tls_version;
+		v->tls_cipher = st->last_tls_cipher;
+	}
 }
 
 static void job_fail(struct remote_job_state *, const char *, const char *,
@@ -227,8 +241,8 @@ on_mx(const struct dns_mx_result *res, void *arg)
 	st->dns_id = 0;
 	st->dnssec = dns_sec_name(res->sec);
 	if (res->sec == DNS_SEC_BOGUS) {
-		job_fail(st, "4.7.5", "DNSSEC validation of the MX of %s "
-		    "failed", res->reason ? res->reason : res->domain);
+		job_fail(st, "4.7.5", "MX of %s: DNSSEC validation failed: %s",
+		    res->domain, res->reason ? res->reason : "bogus");
 		return;
 	}
 	if (res->status == DNS_R_NXDOMAIN) {
@@ -552,6 +566,17 @@ static void
 on_closed(void *ctx, const char *why)
 {
 	struct remote_job_state *st = ctx;
+	const struct rconn_tls *t = rconn_tls(st->conn);
+
+	st->last_mx = st->hosts[st->hi];
+	st->last_ip = job_str(st, st->ip);
+	st->last_port = st->relay != NULL ? st->relay->port :
+	    st->job->r->cfg->remote_port;
+	st->last_dane = t->dane;
+	if (t->active) {
+		st->last_tls_version = job_str(st, t->version);
+		st->last_tls_cipher = job_str(st, t->cipher);
+	}
 
 	if (why != NULL && unsettled(st->job) > 0 && st->last[0] == '\0')
 		note_failure(st, "4.4.2", "%s: %s", st->peer, why);

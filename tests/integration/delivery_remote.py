@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Remote delivery end to end in a private world on loopback: nsd serving
+signed, unsigned and broken zones under a private trust anchor
+(tests/world/world.py), receiving SMTP servers on 127.0.0.x
+(tests/world/sink.py), and sluiced resolving through libunbound stubbed
+to that nsd only. Each scenario checks what arrived where and what
+queue.db says (state, status, and the attempt's MX, address, DNSSEC
+class, TLS and DANE result)."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "world"))
+import sluice_harness as H
+from sluice_harness import check, check_eq
+import world
+from sink import Sink
+
+CERT_HOSTS = ["mx1.secure.test", "mx.dane.test", "mx.danebad.test",
+    "mx.broken.test", "relay.isp.test"]
+
+
+def make_cert(dirname):
+	cert = os.path.join(dirname, "mx-cert.pem")
+	key = os.path.join(dirname, "mx-key.pem")
+	san = ",".join("DNS:" + h for h in CERT_HOSTS)
+	subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+	    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+	    key, "-out", cert, "-days", "2", "-subj", "/CN=mx1.secure.test",
+	    "-addext", "subjectAltName=" + san], check=True,
+	    capture_output=True, timeout=60)
+	return cert, key
+
+
+def free_port_everywhere(addrs):
+	"""A port free on every address (bounded tries)."""
+	for _ in range(50):
+		p = H.free_port()
+		ok = True
+		for a in addrs:
+			s = socket.socket()
+			try:
+				s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+				s.bind((a, p))
+			except OSError:
+				ok = False
+			finally:
+				s.close()
+		if ok:
+			return p
+	raise H.TestFailure("no port free on every sink address")
+
+
+def attempts(s, qid, rcpt):
+	with contextlib.closing(s.db()) as db:
+		return [dict(r) for r in db.execute("SELECT a.* FROM attempts a "
+		    "JOIN recipients r ON r.id = a.recipient_id WHERE "
+		    "r.message_id = ? AND r.address = ? ORDER BY a.id",
+		    (qid, rcpt))]
+
+
+def send(s, rcpts, subject):
+	r = s.raw_auth()
+	body = H.message(subject, "remote test\r\n")
+	qid = H.send_mail(s, r, "submission", H.USER, rcpts, body, subject,
+	    auth_user=H.USER, tls=True)
+	r.quit()
+	return qid
+
+
+def wait_state(s, qid, rcpt, states, timeout=30):
+	for _ in range(int(timeout * 20)):
+		st = s.rcpt_states(qid).get(rcpt)
+		if st is not None and st[0] in states and attempts(s, qid, rcpt):
+			return st
+		time.sleep(0.05)
+	raise H.TestFailure("%s for %s not in %s after %ds: %r" % (qid, rcpt,
+	    states, timeout, s.rcpt_states(qid)))
+
+
+def scenarios(s, sinks, auth_file):
+	# Secure MX with a matching TLSA record: DANE verified.
+	qid = send(s, ["bob@secure.test"], "secure")
+	st = wait_state(s, qid, "bob@secure.test", ("relayed",))
+	a = attempts(s, qid, "bob@secure.test")[-1]
+	check_eq((a["mx"], a["ip"], a["dnssec"], a["dane"]),
+	    ("mx1.secure.test", "127.0.0.11", "secure", "verified"),
+	    "secure MX: attempt record (mx, ip, dnssec, dane)")
+	check(a["tls_version"] in ("TLSv1.3", "TLSv1.2"), "over TLS")
+	m = sinks["127.0.0.11"].wait_messages(1, 10)[-1]
+	check(m.tls and m.recipients == ["bob@secure.test"],
+	    "mx1 received it over TLS")
+	# Unsigned domain: insecure, its TLSA ignored, delivered.
+	qid = send(s, ["carl@insecure.test"], "insecure")
+	wait_state(s, qid, "carl@insecure.test", ("relayed",))
+	a = attempts(s, qid, "carl@insecure.test")[-1]
+	check_eq((a["dnssec"], a["dane"]), ("insecure", "none"),
+	    "insecure domain: no DANE")
+	# Bogus signatures: deferred with the reason, nothing delivered.
+	qid = send(s, ["dan@bogus.test"], "bogus")
+	st = wait_state(s, qid, "dan@bogus.test", ("deferred",))
+	check_eq(st[1], "4.7.5", "bogus: deferred 4.7.5 (%r)" % (st,))
+	check(sinks["127.0.0.14"].connections == 0,
+	    "nothing connected to the bogus domain's MX")
+	# Null MX: bounced at once, the bounce delivered to alice.
+	qid = send(s, ["eve@nullmx.test"], "nullmx")
+	st = wait_state(s, qid, "eve@nullmx.test", ("failed",))
+	check_eq(st[1], "5.1.10", "null MX: 5.1.10")
+	# No MX: the domain's own address.
+	qid = send(s, ["fay@nomx.test"], "nomx")
+	wait_state(s, qid, "fay@nomx.test", ("relayed",))
+	check(sinks["127.0.0.15"].messages(), "implicit MX delivered")
+	# DANE mismatch: not delivered, the attempt says why.
+	qid = send(s, ["gus@danebad.test"], "danebad")
+	st = wait_state(s, qid, "gus@danebad.test", ("deferred",))
+	check(not sinks["127.0.0.17"].messages(), "nothing delivered on a "
+	    "DANE mismatch")
+	a = attempts(s, qid, "gus@danebad.test")[-1]
+	check_eq((a["dane"], a["dnssec"], a["mx"]), ("failed", "secure",
+	    "mx.danebad.test"), "the attempt says DANE failed (%r)" % a)
+	# First MX down (nothing on 127.0.0.20), the next one up.
+	qid = send(s, ["hal@equal.test"], "equal")
+	wait_state(s, qid, "hal@equal.test", ("relayed",))
+	got = [a for a in ("127.0.0.21", "127.0.0.22", "127.0.0.23") if
+	    sinks[a].messages()]
+	check_eq(len(got), 1, "delivered to one of the second-preference MXs")
+	# Permanent failure: bounced; temporary then success after a flush.
+	qid = send(s, ["nobody@perm.test", "later@perm.test"], "perm")
+	st = wait_state(s, qid, "nobody@perm.test", ("failed",))
+	check_eq(st[1], "5.1.1", "550 5.1.1 bounces")
+	st = wait_state(s, qid, "later@perm.test", ("deferred",))
+	check(st[1].startswith("4."), "450 defers (%r)" % (st,))
+	s.ctl("queue", "flush")
+	wait_state(s, qid, "later@perm.test", ("relayed",))
+	# STARTTLS offered but broken: no plaintext fallback.
+	qid = send(s, ["ivy@broken.test"], "broken")
+	wait_state(s, qid, "ivy@broken.test", ("deferred",))
+	check(not sinks["127.0.0.25"].messages(), "no plaintext after a "
+	    "failed handshake")
+	# Smarthost with AUTH over STARTTLS.
+	qid = send(s, ["joe@smart.test"], "smarthost")
+	wait_state(s, qid, "joe@smart.test", ("relayed",))
+	m = sinks["127.0.0.30"].wait_messages(1, 10)[-1]
+	check_eq((m.auth_user, bool(m.tls)), ("relay-user", True),
+	    "the smarthost got it with AUTH, over TLS")
+	# One message for three domains, split by destination.
+	before = {a: len(sinks[a].messages()) for a in sinks}
+	qid = send(s, ["k1@secure.test", "k2@insecure.test", "k3@nomx.test"],
+	    "three domains")
+	for r in ("k1@secure.test", "k2@insecure.test", "k3@nomx.test"):
+		wait_state(s, qid, r, ("relayed",))
+	for a, r in (("127.0.0.11", "k1@secure.test"),
+	    ("127.0.0.13", "k2@insecure.test"), ("127.0.0.15", "k3@nomx.test")):
+		new = sinks[a].messages()[before[a]:]
+		check(any(m.recipients == [r] for m in new),
+		    "%s received only %s" % (a, r))
+	# The bounce for the null MX and the 550 reached alice.
+	for _ in range(100):
+		reports = [d for _, _, d in s.mailbox(H.USER)
+		    if b"multipart/report" in d]
+		if len(reports) >= 2:
+			break
+		time.sleep(0.05)
+	check(len(reports) >= 2, "the bounces reached the local sender")
+
+
+def run():
+	base = os.environ.get("SLUICE_TEST_TMP") or None
+	with world.World(tmpdir=None) as w:
+		cert, key = make_cert(w.dir)
+		w.add_standard_zones(cert_pem=cert)
+		w.add_zone("perm.test", ["@ MX 10 mx", "mx A 127.0.0.24"])
+		w.add_zone("broken.test", ["@ MX 10 mx", "mx A 127.0.0.25"])
+		w.start()
+		# sluiced's workers run as nobody when the test is root.
+		os.chmod(w.dir, 0o755)
+		os.chmod(w.trust_anchor_path, 0o644)
+		addrs = ["127.0.0.11", "127.0.0.13", "127.0.0.14", "127.0.0.15",
+		    "127.0.0.17", "127.0.0.21", "127.0.0.22", "127.0.0.23",
+		    "127.0.0.24", "127.0.0.25", "127.0.0.30"]
+		port = free_port_everywhere(addrs)
+		auth_file = os.path.join(w.dir, "isp.secret")
+		with open(auth_file, "w") as f:
+			f.write("relay-user\nrelay-pass\n")
+		os.chmod(auth_file, 0o644)
+		tls = dict(tls_cert=cert, tls_key=key)
+		special = {
+		    "127.0.0.24": dict(behaviour={"rcpt": {
+		        "nobody@perm.test": "550 5.1.1 no such user",
+		        "later@perm.test": ["450 4.2.1 try later",
+		        "250 2.1.5 ok"]}}),
+		    "127.0.0.25": dict(starttls="broken", **tls),
+		    "127.0.0.30": dict(auth={"relay-user": "relay-pass"},
+		        require_auth=True, starttls="require", **tls),
+		    "127.0.0.13": {},
+		    "127.0.0.15": {},
+		}
+		with contextlib.ExitStack() as stack:
+			sinks = {}
+			for a in addrs:
+				kw = special.get(a, tls)
+				sinks[a] = stack.enter_context(Sink(host=a, port=port,
+				    **kw))
+			conf = {
+			    # Zone names without their final dot, as sluice.conf
+			    # writes them.
+			    "dns_stub_zones": [z if z.startswith(".=") else
+			        z.replace(".=", "=", 1) for z in w.stubs],
+			    "dns_trust_anchor": w.trust_anchor_path,
+			    "dns_timeout": "5s",
+			    "remote_port": str(port),
+			    "smtp_client_connect_timeout": "3s",
+			    "relay": "isp 127.0.0.30:%d tls=starttls auth=%s "
+			        "policy=encrypt" % (port, auth_file),
+			    "relay_domains": "smart.test=isp",
+			}
+			with H.Sluice("delivery_remote", extra_conf=conf,
+			    workers=1) as s:
+				scenarios(s, sinks, auth_file)
+
+
+if __name__ == "__main__":
+	H.main(run)

@@ -305,6 +305,14 @@ rconn_reusable(const struct rconn *c)
 	return !c->closed && smtpc_session_reusable(c->s);
 }
 
+bool
+rconn_offers_dsn(const struct rconn *c)
+{
+	const struct smtpc_caps *caps = smtpc_session_caps(c->s);
+
+	return caps != NULL && (caps->flags & SMTPC_CAP_DSN) != 0;
+}
+
 const struct rconn_tls *
 rconn_tls(const struct rconn *c)
 {

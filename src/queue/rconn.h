@@ -68,6 +68,8 @@ int	 rconn_send(struct rconn *c, const struct smtpc_message *m);
 /* QUIT when idle; closed() follows. */
 void	 rconn_quit(struct rconn *c);
 bool	 rconn_reusable(const struct rconn *c);
+/* Did the server offer DSN (RFC 3461) in its EHLO reply? */
+bool	 rconn_offers_dsn(const struct rconn *c);
 const struct rconn_tls *rconn_tls(const struct rconn *c);
 /* No callback comes after this. */
 void	 rconn_free(struct rconn **cp);

@@ -399,11 +399,25 @@ body_read(void *ctx, uint64_t offset, void *out, size_t len)
 	return (ssize_t)len;
 }
 
+/* sluice.conf's stage timeouts (RFC 5321 4.5.3.2) for the session. */
+static void
+job_limits(const struct config *cfg, struct smtpc_limits *l)
+{
+	unsigned cmd = (unsigned)cfg->smtp_client_command_timeout;
+
+	smtpc_limits_default(l);
+	l->banner = (unsigned)cfg->smtp_client_greeting_timeout;
+	l->helo = l->starttls = l->auth = l->rset = l->mail = l->rcpt =
+	    l->data_init = l->data_block = l->quit = cmd;
+	l->data_done = (unsigned)cfg->smtp_client_data_timeout;
+}
+
 static void
 job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 {
 	struct remote *r = st->job->r;
 	const struct config *cfg = r->cfg;
+	struct smtpc_limits lim;
 	struct sockaddr_storage ss;
 	struct rconn_params p = { 0 };
 	struct rconn_callbacks cb = { st, on_rcpt_done, on_msg_done,
@@ -426,7 +440,8 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 	p.ntlsa = st->ntlsa;
 	p.smtpc = (struct smtpc_params){ .helo_name = cfg->hostname,
 	    .peer = st->peer, .auth_user = st->cred ? st->cred->user : NULL,
-	    .auth_pass = st->cred ? st->cred->pass : NULL };
+	    .auth_pass = st->cred ? st->cred->pass : NULL, .limits = &lim };
+	job_limits(cfg, &lim);
 	job_message(st);
 	st->msg.body_read = body_read;
 	if ((st->conn = rconn_open(r->base, &p, &cb, ++r->next_sid,
@@ -496,6 +511,8 @@ settle_remote(struct remote_job_state *st, size_t i, const char *result,
 		v->tls_cipher = job_str(st, t->cipher);
 	}
 	v->dane = t->dane;
+	v->dsn_passed_on = strcmp(result, "relayed") == 0 &&
+	    rconn_offers_dsn(st->conn);
 }
 
 /* Failures of the connection rather than of a recipient: next address. */

@@ -19,6 +19,7 @@ verdict_set(struct verdict *v, const char *result, const char *status,
 	v->status = status;
 	v->action = strcmp(result, "failed") == 0 ? DSN_ACTION_FAILED :
 	    strcmp(result, "deferred") == 0 ? DSN_ACTION_DELAYED :
+	    strcmp(result, "relayed") == 0 ? DSN_ACTION_RELAYED :
 	    DSN_ACTION_DELIVERED;
 	va_start(ap, fmt);
 	vsnprintf(v->diagnostic, sizeof(v->diagnostic), fmt, ap);
@@ -125,8 +126,9 @@ record_notices(struct db *queue, const struct config *cfg,
 		bool deferred = strcmp(v[i].result, "deferred") == 0;
 
 		delayed |= deferred;
-		if ((deferred && !delay) || (!notice_wanted(rcpts[i].notify,
-		    v[i].action) && !double_bounce(env, v[i].action)))
+		if ((deferred && !delay) || v[i].dsn_passed_on ||
+		    (!notice_wanted(rcpts[i].notify, v[i].action) &&
+		    !double_bounce(env, v[i].action)))
 			continue;
 		dr[k++] = (struct dsn_rcpt){ .final_rcpt = rcpts[i].address,
 		    .orcpt = rcpts[i].orcpt, .action = v[i].action,
@@ -170,8 +172,14 @@ verdicts_log(const char *event, const struct queue_envelope *env,
 	for (size_t i = 0; i < n; i++) {
 		log_msg(strcmp(v[i].result, "delivered") == 0 ? LOG_INFO :
 		    LOG_NOTICE, NULL, env->id, "event=%s to=%s result=%s "
-		    "status=%s detail=%s", event, rcpts[i].address,
-		    v[i].result, v[i].status, log_quote_err(v[i].diagnostic));
+		    "status=%s%s%s%s%s%s%s%s%s detail=%s", event,
+		    rcpts[i].address, v[i].result, v[i].status,
+		    v[i].mx ? " mx=" : "", v[i].mx ? v[i].mx : "",
+		    v[i].dnssec ? " dnssec=" : "", v[i].dnssec ? v[i].dnssec : "",
+		    v[i].tls_version ? " tls=" : "",
+		    v[i].tls_version ? v[i].tls_version : "",
+		    v[i].dane ? " dane=" : "", v[i].dane ? v[i].dane : "",
+		    log_quote_err(v[i].diagnostic));
 		if (strcmp(v[i].result, "delivered") == 0)
 			(*delivered)++;
 		else if (strcmp(v[i].result, "deferred") == 0)

@@ -37,6 +37,9 @@ struct verdict {
 	size_t		 nlocal, nremote;
 	enum dsn_action	 action;
 	bool		 unexpanded;	/* expansion itself failed */
+	/* Relayed to a server that took the DSN request: it reports the
+	 * delivery itself, so no success notice from us (RFC 3461 4.1). */
+	bool		 dsn_passed_on;
 	/* Remote attempts: where it went and how (NULL/0: local). */
 	const char	*mx;
 	const char	*ip;

@@ -159,6 +159,7 @@ def scenarios(s, sinks, auth_file):
 		new = sinks[a].messages()[before[a]:]
 		check(any(m.recipients == [r] for m in new),
 		    "%s received only %s" % (a, r))
+	more_scenarios(s, sinks)
 	# The bounce for the null MX and the 550 reached alice.
 	for _ in range(100):
 		reports = [d for _, _, d in s.mailbox(H.USER)
@@ -169,6 +170,57 @@ def scenarios(s, sinks, auth_file):
 	check(len(reports) >= 2, "the bounces reached the local sender")
 
 
+def raw_send(s, mail_args, rcpt, rcpt_args, subject):
+	r = s.raw_auth()
+	check_eq(r.cmd("MAIL FROM:<%s>%s" % (H.USER, mail_args)).code, 250,
+	    "%s: MAIL" % subject)
+	check_eq(r.cmd("RCPT TO:<%s>%s" % (rcpt, rcpt_args)).code, 250,
+	    "%s: RCPT" % subject)
+	check_eq(r.cmd("DATA").code, 354, "%s: DATA" % subject)
+	r.send(H.dot_stuff(H.message(subject)))
+	x = r.reply()
+	check(x.is_(250), "%s: queued (%r)" % (subject, x))
+	r.quit()
+	return H.queued_id(x)
+
+
+def reports_about(s, qid):
+	return [d for _, _, d in s.mailbox(H.USER) if b"multipart/report" in d
+	    and qid.encode() in d]
+
+
+def more_scenarios(s, sinks):
+	# An MX that is one of our own listeners: a loop, bounced.
+	qid = send(s, ["lou@loop.test"], "loop")
+	st = wait_state(s, qid, "lou@loop.test", ("failed",))
+	check_eq(st[1], "5.4.6", "MX pointing back at us: 5.4.6 (%r)" % (st,))
+	# A message that needs SMTPUTF8, to a server without it: bounced.
+	qid = raw_send(s, " SMTPUTF8", "uma@utf8.test", "", "utf8")
+	st = wait_state(s, qid, "uma@utf8.test", ("failed",))
+	check_eq(st[1], "5.6.7", "SMTPUTF8 not offered: 5.6.7 (%r)" % (st,))
+	check(not sinks["127.0.0.26"].messages(), "nothing sent downgraded")
+	# NOTIFY=SUCCESS: a DSN-capable next hop reports by itself (the
+	# request is passed on); one without DSN makes us say "relayed".
+	qid1 = raw_send(s, "", "nia@secure.test", " NOTIFY=SUCCESS", "dsn1")
+	qid2 = raw_send(s, "", "ned@nodsn.test", " NOTIFY=SUCCESS", "dsn2")
+	wait_state(s, qid1, "nia@secure.test", ("relayed",))
+	wait_state(s, qid2, "ned@nodsn.test", ("relayed",))
+	m = [m for m in sinks["127.0.0.11"].messages() if m.recipients ==
+	    ["nia@secure.test"]][-1]
+	check(any("NOTIFY=SUCCESS" in p.upper() for r in m.rcpts for p in
+	    (r.params if isinstance(r.params, (list, tuple)) else
+	    ["%s=%s" % kv for kv in dict(r.params).items()])),
+	    "NOTIFY passed on to the DSN-capable server (%r)" % (m.rcpts,))
+	for _ in range(100):
+		if reports_about(s, qid2):
+			break
+		time.sleep(0.05)
+	got = reports_about(s, qid2)
+	check(len(got) == 1 and b"Action: relayed" in got[0],
+	    "a relayed notice for the server without DSN")
+	check_eq(reports_about(s, qid1), [], "none for the DSN-capable one")
+
+
 def run():
 	base = os.environ.get("SLUICE_TEST_TMP") or None
 	with world.World(tmpdir=None) as w:
@@ -176,14 +228,18 @@ def run():
 		w.add_standard_zones(cert_pem=cert)
 		w.add_zone("perm.test", ["@ MX 10 mx", "mx A 127.0.0.24"])
 		w.add_zone("broken.test", ["@ MX 10 mx", "mx A 127.0.0.25"])
+		w.add_zone("loop.test", ["@ MX 10 mx", "mx A 127.0.0.1"])
+		w.add_zone("utf8.test", ["@ MX 10 mx", "mx A 127.0.0.26"])
+		w.add_zone("nodsn.test", ["@ MX 10 mx", "mx A 127.0.0.27"])
 		w.start()
 		# sluiced's workers run as nobody when the test is root.
 		os.chmod(w.dir, 0o755)
 		os.chmod(w.trust_anchor_path, 0o644)
 		addrs = ["127.0.0.11", "127.0.0.13", "127.0.0.14", "127.0.0.15",
 		    "127.0.0.17", "127.0.0.21", "127.0.0.22", "127.0.0.23",
-		    "127.0.0.24", "127.0.0.25", "127.0.0.30"]
-		port = free_port_everywhere(addrs)
+		    "127.0.0.24", "127.0.0.25", "127.0.0.26", "127.0.0.27",
+		    "127.0.0.30"]
+		port = free_port_everywhere(addrs + ["127.0.0.1"])
 		auth_file = os.path.join(w.dir, "isp.secret")
 		with open(auth_file, "w") as f:
 			f.write("relay-user\nrelay-pass\n")
@@ -198,6 +254,8 @@ def run():
 		    "127.0.0.30": dict(auth={"relay-user": "relay-pass"},
 		        require_auth=True, starttls="require", **tls),
 		    "127.0.0.13": {},
+		    "127.0.0.26": dict(extensions={"SMTPUTF8": False}),
+		    "127.0.0.27": dict(extensions={"DSN": False}),
 		    "127.0.0.15": {},
 		}
 		with contextlib.ExitStack() as stack:
@@ -218,6 +276,8 @@ def run():
 			    "relay": "isp 127.0.0.30:%d tls=starttls auth=%s "
 			        "policy=encrypt" % (port, auth_file),
 			    "relay_domains": "smart.test=isp",
+			    # A listener on the remote port: loop.test's MX.
+			    "listen": "mx 127.0.0.1:%d name=mxloop" % port,
 			}
 			with H.Sluice("delivery_remote", extra_conf=conf,
 			    workers=1) as s:

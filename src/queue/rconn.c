@@ -34,6 +34,24 @@ struct rconn {
 };
 
 static void rconn_read(struct bufferevent *, void *);
+
+static void
+tramp_rcpt_done(void *ctx, const struct smtpc_message *m, size_t index,
+    const struct smtpc_outcome *o)
+{
+	struct rconn *c = ctx;
+
+	c->cb.rcpt_done(c->cb.ctx, m, index, o);
+}
+
+static void
+tramp_msg_done(void *ctx, const struct smtpc_message *m,
+    const struct smtpc_outcome *o)
+{
+	struct rconn *c = ctx;
+
+	c->cb.msg_done(c->cb.ctx, m, o);
+}
 static void rconn_write(struct bufferevent *, void *);
 static void rconn_event(struct bufferevent *, short, void *);
 
@@ -271,7 +289,7 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 		return NULL;
 	}
 	io = (struct smtpc_io){ c, io_write, io_starttls, io_close };
-	scb = (struct smtpc_callbacks){ cb->ctx, cb->rcpt_done, cb->msg_done };
+	scb = (struct smtpc_callbacks){ c, tramp_rcpt_done, tramp_msg_done };
 	c->s = smtpc_session_new(&c->p.smtpc, &io, &scb, sid);
 	bufferevent_setcb(c->bev, rconn_read, rconn_write, rconn_event, c);
 	rconn_set_timeout(c);
@@ -282,6 +300,16 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
+}
+
+/*
+ * The session was made with the first owner's context: it calls the
+ * trampolines below, which always go to the current owner.
+ */
+void
+rconn_set_callbacks(struct rconn *c, const struct rconn_callbacks *cb)
+{
+	c->cb = *cb;
 }
 
 int

@@ -63,6 +63,8 @@ struct rconn_tls {
 struct rconn *rconn_open(struct event_base *base, const struct rconn_params *p,
 	    const struct rconn_callbacks *cb, uint64_t sid,
 	    const char **error_r);
+/* Hand the connection to another owner (connection reuse). */
+void	 rconn_set_callbacks(struct rconn *c, const struct rconn_callbacks *cb);
 /* Give the next message; -1 when the connection cannot take it. */
 int	 rconn_send(struct rconn *c, const struct smtpc_message *m);
 /* QUIT when idle; closed() follows. */

@@ -31,6 +31,23 @@ struct cred {
 	char	*user, *pass;
 };
 
+/* A connection that just delivered, kept for the next message. */
+struct idle {
+	struct idle		*next;
+	struct remote		*r;
+	struct rconn		*conn;
+	struct event		*ev_expire, *ev_free;
+	char			 dest[256];
+	char			 host[256];
+	char			 peer[300];
+	char			 ip[DNS_ADDR_TEXT_MAX];
+	int			 port;
+	const char		*dnssec;
+	const struct relay	*relay;
+	const struct cred	*cred;
+	bool			 gone;
+};
+
 struct remote {
 	struct event_base	*base;
 	const struct config	*cfg;
@@ -44,6 +61,7 @@ struct remote {
 	size_t			 nours;
 	struct remote_job_state	*jobs;		/* under way */
 	size_t			 njobs;
+	struct idle		*idle;		/* connections kept */
 	uint64_t		 next_sid;
 };
 
@@ -79,11 +97,13 @@ struct remote_job_state {
 	const char		*last_mx, *last_ip, *last_dane;
 	const char		*last_tls_version, *last_tls_cipher;
 	int			 last_port;
+	bool			 reused;	/* on a kept connection */
 };
 
 static void job_next_host(struct remote_job_state *);
 static void job_next_addr(struct remote_job_state *);
 static void job_finish(struct remote_job_state *);
+static void job_resolve(struct remote_job_state *);
 
 /* ---- verdicts -------------------------------------------------------- */
 
@@ -360,6 +380,7 @@ static void on_rcpt_done(void *, const struct smtpc_message *, size_t,
 static void on_msg_done(void *, const struct smtpc_message *,
     const struct smtpc_outcome *);
 static void on_closed(void *, const char *);
+static void on_conn_gone(evutil_socket_t, short, void *);
 
 /* The message for the recipients still open. */
 static void
@@ -477,6 +498,122 @@ job_next_addr(struct remote_job_state *st)
 	job_connect(st, &st->addrs[st->ai], port);
 }
 
+/* ---- connection reuse ------------------------------------------------ */
+
+static void
+idle_unlink(struct remote *r, struct idle *i)
+{
+	for (struct idle **pp = &r->idle; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == i) {
+			*pp = i->next;
+			return;
+		}
+}
+
+static void
+idle_free(struct idle *i)
+{
+	rconn_free(&i->conn);
+	if (i->ev_expire != NULL)
+		event_free(i->ev_expire);
+	if (i->ev_free != NULL)
+		event_free(i->ev_free);
+	free(i);
+}
+
+static void
+idle_gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct idle *i = arg;
+
+	(void)fd;
+	(void)what;
+	idle_unlink(i->r, i);
+	idle_free(i);
+}
+
+/* Kept too long unused: QUIT; closed() then frees it. */
+static void
+idle_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct idle *i = arg;
+
+	(void)fd;
+	(void)what;
+	rconn_quit(i->conn);
+}
+
+static void
+idle_rcpt_done(void *ctx, const struct smtpc_message *m, size_t index,
+    const struct smtpc_outcome *o)
+{
+	(void)ctx;
+	(void)m;
+	(void)index;
+	(void)o;
+}
+
+static void
+idle_msg_done(void *ctx, const struct smtpc_message *m,
+    const struct smtpc_outcome *o)
+{
+	(void)ctx;
+	(void)m;
+	(void)o;
+}
+
+static void
+idle_closed(void *ctx, const char *why)
+{
+	struct idle *i = ctx;
+
+	(void)why;
+	i->gone = true;
+	event_active(i->ev_free, EV_TIMEOUT, 0);
+}
+
+/* The job is done with a healthy connection: keep it a little. */
+static void
+idle_keep(struct remote_job_state *st)
+{
+	struct remote *r = st->job->r;
+	struct idle *i = xcalloc(1, sizeof(*i));
+	struct rconn_callbacks cb = { i, idle_rcpt_done, idle_msg_done,
+	    idle_closed };
+	struct timeval tv = { r->cfg->smtp_client_reuse_time, 0 };
+
+	i->r = r;
+	i->conn = st->conn;
+	st->conn = NULL;
+	str_copy(i->dest, st->job->dest, sizeof(i->dest));
+	str_copy(i->host, st->hosts[st->hi], sizeof(i->host));
+	str_copy(i->peer, st->peer, sizeof(i->peer));
+	str_copy(i->ip, st->ip, sizeof(i->ip));
+	i->port = st->last_port;
+	i->dnssec = st->dnssec;
+	i->relay = st->relay;
+	i->cred = st->cred;
+	i->ev_expire = evtimer_new(r->base, idle_expire, i);
+	i->ev_free = event_new(r->base, -1, 0, idle_gone, i);
+	rconn_set_callbacks(i->conn, &cb);
+	evtimer_add(i->ev_expire, &tv);
+	i->next = r->idle;
+	r->idle = i;
+}
+
+/* A kept connection to dest, taken out of the pool, or NULL. */
+static struct idle *
+idle_take(struct remote *r, const char *dest)
+{
+	for (struct idle *i = r->idle; i != NULL; i = i->next)
+		if (!i->gone && strcmp(i->dest, dest) == 0 &&
+		    rconn_reusable(i->conn)) {
+			idle_unlink(r, i);
+			return i;
+		}
+	return NULL;
+}
+
 /* ---- the session's results ------------------------------------------- */
 
 /* A copy that lives as long as the job (the verdicts point at it). */
@@ -563,6 +700,18 @@ on_msg_done(void *ctx, const struct smtpc_message *m,
 	if (o->verdict != SMTPC_OK && connection_level(o))
 		note_failure(st, "4.4.2", "%s: %s", st->peer, o->text ?
 		    o->text : smtpc_stage_name(o->stage));
+	st->last_port = st->relay != NULL ? st->relay->port :
+	    st->job->r->cfg->remote_port;
+	if (o->verdict == SMTPC_OK && unsettled(st->job) == 0 &&
+	    st->job->r->cfg->smtp_client_reuse_time > 0 &&
+	    rconn_reusable(st->conn)) {
+		idle_keep(st);
+		if (st->ev_free == NULL)
+			st->ev_free = event_new(st->job->r->base, -1, 0,
+			    on_conn_gone, st);
+		event_active(st->ev_free, EV_TIMEOUT, 0);
+		return;
+	}
 	rconn_quit(st->conn);
 }
 
@@ -575,6 +724,13 @@ on_conn_gone(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	rconn_free(&st->conn);
+	if (st->reused && unsettled(st->job) > 0) {
+		/* The kept connection had gone stale: start afresh. */
+		st->reused = false;
+		st->last[0] = '\0';
+		job_resolve(st);
+		return;
+	}
 	st->ai++;
 	job_next_addr(st);
 }
@@ -747,6 +903,56 @@ job_start_relay(struct remote_job_state *st, const char *name)
 	job_next_addr(st);
 }
 
+/* From the start: the relay's host, or the domain's MX. */
+static void
+job_resolve(struct remote_job_state *st)
+{
+	struct remote *r = st->job->r;
+	const char *dest = st->job->dest;
+
+	for (size_t i = 0; i < st->nhosts; i++)
+		free(st->hosts[i]);
+	st->nhosts = st->hi = st->naddrs = st->ai = 0;
+	if (strncmp(dest, "relay:", 6) == 0)
+		job_start_relay(st, dest + 6);
+	else
+		st->dns_id = dns_lookup_mx(r->dns, dest, on_mx, st);
+}
+
+/* Send on a kept connection to the same destination; -1: none. */
+static int
+job_reuse(struct remote_job_state *st)
+{
+	struct remote *r = st->job->r;
+	struct idle *i = idle_take(r, st->job->dest);
+	struct rconn_callbacks cb = { st, on_rcpt_done, on_msg_done,
+	    on_closed };
+
+	if (i == NULL)
+		return -1;
+	st->conn = i->conn;
+	i->conn = NULL;
+	st->hosts[st->nhosts++] = xstrdup(i->host);
+	str_copy(st->peer, i->peer, sizeof(st->peer));
+	str_copy(st->ip, i->ip, sizeof(st->ip));
+	st->dnssec = i->dnssec;
+	st->relay = i->relay;
+	st->cred = i->cred;
+	st->reused = true;
+	idle_free(i);
+	rconn_set_callbacks(st->conn, &cb);
+	job_message(st);
+	st->msg.body_read = body_read;
+	if (rconn_send(st->conn, &st->msg) == -1) {
+		rconn_free(&st->conn);
+		st->reused = false;
+		return -1;
+	}
+	log_msg(LOG_DEBUG, NULL, st->job->env.id, "event=connection-reused "
+	    "peer=%s", st->peer);
+	return 0;
+}
+
 int
 remote_start(struct remote *r, const char *message_id, const char *dest,
     struct queue_due *rcpts, size_t n, time_t now)
@@ -779,10 +985,9 @@ remote_start(struct remote *r, const char *message_id, const char *dest,
 	st->next = r->jobs;
 	r->jobs = st;
 	r->njobs++;
-	if (strncmp(dest, "relay:", 6) == 0)
-		job_start_relay(st, dest + 6);
-	else
-		st->dns_id = dns_lookup_mx(r->dns, dest, on_mx, st);
+	if (job_reuse(st) == 0)
+		return 0;
+	job_resolve(st);
 	return 0;
 }
 
@@ -893,6 +1098,12 @@ remote_free(struct remote **rp)
 
 		r->jobs = r->jobs->next;
 		remote_job_free(&j);
+	}
+	while (r->idle != NULL) {
+		struct idle *i = r->idle;
+
+		r->idle = i->next;
+		idle_free(i);
 	}
 	dns_resolver_free(&r->dns);
 	if (r->tls != NULL)

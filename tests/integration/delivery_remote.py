@@ -189,7 +189,23 @@ def reports_about(s, qid):
 	    and qid.encode() in d]
 
 
+def check_reuse(s, sinks):
+	"""A connection that delivered is kept (smtp_client_reuse_time) and
+	the next message to the same destination goes over it (RSET, MAIL),
+	not over a new one."""
+	sink = sinks["127.0.0.13"]
+	qid = send(s, ["r1@insecure.test"], "reuse one")
+	wait_state(s, qid, "r1@insecure.test", ("relayed",))
+	before = sink.connections
+	qid = send(s, ["r2@insecure.test"], "reuse two")
+	wait_state(s, qid, "r2@insecure.test", ("relayed",))
+	check_eq(sink.connections, before, "the second message came over the "
+	    "kept connection")
+	check("event=connection-reused" in s.log(), "the log says so")
+
+
 def more_scenarios(s, sinks):
+	check_reuse(s, sinks)
 	# An MX that is one of our own listeners: a loop, bounced.
 	qid = send(s, ["lou@loop.test"], "loop")
 	st = wait_state(s, qid, "lou@loop.test", ("failed",))

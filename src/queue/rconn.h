@@ -22,7 +22,7 @@
 
 #include <openssl/ssl.h>
 
-#include "session.h"
+#include "smtpc.h"
 #include "tls_client.h"
 
 struct event_base;

@@ -941,6 +941,12 @@ smtpc_stage_name(enum smtpc_stage stage)
 }
 
 const char *
+smtpc_verdict_name(enum smtpc_verdict v)
+{
+	return v <= SMTPC_PERM ? verdict_names[v] : "?";
+}
+
+const char *
 smtpc_tls_policy_name(enum smtpc_tls_policy p)
 {
 	return p <= SMTPC_TLS_DANE ? tls_policy_names[p] : "?";

@@ -9,7 +9,7 @@
 
 #include "buf.h"
 #include "reply.h"
-#include "session.h"
+#include "smtpc.h"
 #include "util.h"
 
 enum smtpc_state {

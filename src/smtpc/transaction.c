@@ -6,6 +6,7 @@
  * alone.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <syslog.h>
@@ -18,12 +19,6 @@
 #define ORCPT_PARAM_MAX		500
 #define ENVID_PARAM_MAX		100
 #define ORCPT_TYPE_MAX		32
-
-static const char *const verdict_names[] = {
-	[SMTPC_OK] = "ok",
-	[SMTPC_TEMP] = "temp",
-	[SMTPC_PERM] = "perm",
-};
 
 void
 smtpc_txn_free(struct smtpc_txn **tp)
@@ -47,7 +42,7 @@ rcpt_settle(struct smtpc_session *s, const struct smtpc_message *m,
 	    "event=rcpt-done to=%s peer=%s stage=%s verdict=%s code=%d "
 	    "status=%s reply=%s", log_quote_str(&s->scratch,
 	    m->rcpts[i].address, 300), s->peer, smtpc_stage_name(o->stage),
-	    verdict_names[o->verdict], o->code, o->status,
+	    smtpc_verdict_name(o->verdict), o->code, o->status,
 	    log_quote_err(o->text));
 	/* No new message from in here: this one is not finished. */
 	s->in_callback++;
@@ -66,7 +61,7 @@ smtpc_msg_settle(struct smtpc_session *s, const struct smtpc_message *m,
 	s->messages++;
 	log_msg(LOG_INFO, s->sid, m->qid, "event=message-done peer=%s "
 	    "stage=%s verdict=%s code=%d status=%s", s->peer,
-	    smtpc_stage_name(o->stage), verdict_names[o->verdict], o->code,
+	    smtpc_stage_name(o->stage), smtpc_verdict_name(o->verdict), o->code,
 	    o->status);
 	if (s->cb.msg_done != NULL)
 		s->cb.msg_done(s->cb.ctx, m, o);

@@ -1,5 +1,5 @@
 /*
- * smtpc/session: one outgoing SMTP connection (RFC 5321, with PIPELINING,
+ * smtpc: one outgoing SMTP connection (RFC 5321, with PIPELINING,
  * SIZE, 8BITMIME, SMTPUTF8, DSN, STARTTLS and AUTH) as a state machine,
  * with no sockets in sight.
  *
@@ -62,8 +62,8 @@
  * recipient's outcome at info (notice when it failed), host failures
  * at notice.
  */
-#ifndef SLUICE_SMTPC_SESSION_H
-#define SLUICE_SMTPC_SESSION_H
+#ifndef SLUICE_SMTPC_H
+#define SLUICE_SMTPC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -275,6 +275,7 @@ unsigned smtpc_session_messages(const struct smtpc_session *s);
 const char *smtpc_session_state_name(const struct smtpc_session *s);
 
 const char *smtpc_stage_name(enum smtpc_stage stage);
+const char *smtpc_verdict_name(enum smtpc_verdict v);
 const char *smtpc_tls_policy_name(enum smtpc_tls_policy p);
 /* "none", "may", "encrypt", "verify", "dane"; -1 for anything else. */
 int	 smtpc_tls_policy_parse(const char *name, enum smtpc_tls_policy *p);

@@ -1,5 +1,6 @@
 /* remote: see remote.h. */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -998,11 +999,17 @@ static void
 cred_load(const struct relay *rl, struct cred *c)
 {
 	struct buf b = BUF_INIT;
+	struct stat sb;
 	const char *err;
 	char *nl;
 
 	if (rl->auth_file == NULL)
 		return;
+	if (stat(rl->auth_file, &sb) == 0 && (sb.st_mode & 077) != 0)
+		log_msg(LOG_WARNING, NULL, NULL, "event=relay-auth-file-open "
+		    "relay=%s file=%s mode=%04o note=\"others may read the "
+		    "password: chmod 600\"", rl->name, rl->auth_file,
+		    (unsigned)(sb.st_mode & 07777));
 	buf_init(&b, 0);
 	if (buf_read_file(&b, rl->auth_file, 4096, &err) == -1 ||
 	    (nl = strchr(b.data, '\n')) == NULL) {

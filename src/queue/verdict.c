@@ -133,6 +133,7 @@ record_notices(struct db *queue, const struct config *cfg,
 		dr[k++] = (struct dsn_rcpt){ .final_rcpt = rcpts[i].address,
 		    .orcpt = rcpts[i].orcpt, .action = v[i].action,
 		    .status = v[i].status, .diagnostic = v[i].diagnostic,
+		    .remote_mta = v[i].mx,
 		    .last_attempt = now, .retry_until = deferred ?
 		    (time_t)(env->arrived + cfg->queue_lifetime) : 0 };
 	}

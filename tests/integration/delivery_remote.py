@@ -168,6 +168,10 @@ def scenarios(s, sinks, auth_file):
 			break
 		time.sleep(0.05)
 	check(len(reports) >= 2, "the bounces reached the local sender")
+	perm = [d for d in reports if b"nobody@perm.test" in d]
+	check(perm and b"Remote-MTA: dns;mx.perm.test" in perm[0] and
+	    b"Status: 5.1.1" in perm[0], "the 550 bounce names the remote MTA "
+	    "and its status")
 
 
 def raw_send(s, mail_args, rcpt, rcpt_args, subject):

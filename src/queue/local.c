@@ -631,25 +631,34 @@ local_agent_free(struct local_agent **ap)
 /* ---- recording remote outcomes (the delivery thread's queue.db) ------ */
 
 int
-local_record_remote(struct local_agent *a, struct remote_job *j, time_t now,
-    struct local_report *rep)
+local_record_remote(struct local_agent *a, struct remote_job **jobs, size_t n,
+    time_t now, struct local_report *rep)
 {
 	const char *e;
+	size_t i;
 
-	verdicts_expire(a->cfg, &j->env, j->v, j->n, now);
 	if (db_begin(a->queue, &e) == -1)
 		goto fail;
-	if (verdicts_record(a->queue, a->cfg, &a->qid, &j->env, &j->body,
-	    j->rcpts, j->n, j->v, now, j->ms, &rep->notices, &e) == -1 ||
-	    db_commit(a->queue, &e) == -1) {
+	for (i = 0; i < n; i++) {
+		struct remote_job *j = jobs[i];
+
+		verdicts_expire(a->cfg, &j->env, j->v, j->n, now);
+		if (verdicts_record(a->queue, a->cfg, &a->qid, &j->env,
+		    &j->body, j->rcpts, j->n, j->v, now, j->ms, &rep->notices,
+		    &e) == -1)
+			break;
+	}
+	if (i < n || db_commit(a->queue, &e) == -1) {
 		db_rollback(a->queue);
 		goto fail;
 	}
-	verdicts_log("remote-delivery", &j->env, j->rcpts, j->n, j->v,
-	    &rep->delivered, &rep->deferred, &rep->failed);
+	for (i = 0; i < n; i++)
+		verdicts_log("remote-delivery", &jobs[i]->env, jobs[i]->rcpts,
+		    jobs[i]->n, jobs[i]->v, &rep->delivered, &rep->deferred,
+		    &rep->failed);
 	return 0;
 fail:
-	log_msg(LOG_ERR, NULL, j->env.id, "event=queue-update-failed error=%s",
-	    log_quote_err(e));
+	log_msg(LOG_ERR, NULL, NULL, "event=queue-update-failed jobs=%zu "
+	    "error=%s", n, log_quote_err(e));
 	return -1;
 }

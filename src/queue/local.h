@@ -72,12 +72,12 @@ int	 local_deliver(struct local_agent *a, const char *message_id,
 void	 local_housekeeping(struct local_agent *a, time_t now);
 
 /*
- * Record the verdicts of a finished remote job (remote.h) in queue.db,
- * with its notices, on the delivery thread. -1: nothing recorded (the
- * recipients stay due).
+ * Record the verdicts of finished remote jobs (remote.h) in queue.db,
+ * with their notices, in one transaction (a group commit), on the
+ * delivery thread. -1: nothing recorded (the recipients stay due).
  */
 struct remote_job;
-int	 local_record_remote(struct local_agent *a, struct remote_job *j,
-	    time_t now, struct local_report *rep);
+int	 local_record_remote(struct local_agent *a, struct remote_job **jobs,
+	    size_t n, time_t now, struct local_report *rep);
 
 #endif

@@ -67,6 +67,9 @@ struct qmgr {
 	size_t			 nparked, parked_alloc;
 	struct remote		*remote;	/* NULL: remote mail waits */
 	bool			 remote_waiting;	/* groups held back */
+	struct remote_job	**rpending;	/* finished, to record */
+	size_t			 nrpending;
+	bool			 recording;	/* a record is on the thread */
 };
 
 static void qmgr_scan(struct qmgr *q);
@@ -79,7 +82,8 @@ static void qmgr_scan(struct qmgr *q);
 static bool
 qmgr_maybe_exit(struct qmgr *q)
 {
-	if (!q->stopping || q->busy || tpool_pending(q->pool) > 0)
+	if (!q->stopping || q->busy || q->recording ||
+	    tpool_pending(q->pool) > 0)
 		return false;
 	event_base_loopexit(q->base, NULL);
 	return true;
@@ -422,18 +426,26 @@ qmgr_scan(struct qmgr *q)
 
 /* ---- remote outcomes: recorded on the delivery thread ------------- */
 
+/* Jobs finished while a record runs wait and go in the next one: one
+ * queue.db commit for many jobs. */
+#define RECORD_JOBS_MAX	512
+
 struct rrecord {
 	struct qmgr		*q;
-	struct remote_job	*job;
+	struct remote_job	**jobs;
+	size_t			 n;
 	struct local_report	 rep;
 };
+
+static void rrecord_flush(struct qmgr *q);
 
 static void
 rrecord_work(void *arg)
 {
 	struct rrecord *rr = arg;
 
-	(void)local_record_remote(rr->q->agent, rr->job, time(NULL), &rr->rep);
+	(void)local_record_remote(rr->q->agent, rr->jobs, rr->n, time(NULL),
+	    &rr->rep);
 }
 
 static void
@@ -444,27 +456,55 @@ rrecord_done(void *arg)
 
 	/* Recorded or not, they may be picked again: what was not
 	 * recorded is still due and is simply tried again. */
-	for (size_t i = 0; i < rr->job->n; i++)
-		parked_del(q, rr->job->rcpts[i].rcpt_id);
-	remote_job_free(&rr->job);
+	for (size_t k = 0; k < rr->n; k++) {
+		for (size_t i = 0; i < rr->jobs[k]->n; i++)
+			parked_del(q, rr->jobs[k]->rcpts[i].rcpt_id);
+		remote_job_free(&rr->jobs[k]);
+	}
+	q->recording = false;
+	if (q->nrpending > 0)
+		rrecord_flush(q);
 	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || q->remote_waiting))
 		qmgr_scan(q);
+	free(rr->jobs);
 	free(rr);
+}
+
+static void
+rrecord_flush(struct qmgr *q)
+{
+	struct rrecord *rr = xcalloc(1, sizeof(*rr));
+	size_t n = q->nrpending < RECORD_JOBS_MAX ? q->nrpending :
+	    RECORD_JOBS_MAX;
+
+	rr->q = q;
+	rr->jobs = xreallocarray(NULL, n, sizeof(*rr->jobs));
+	memcpy(rr->jobs, q->rpending, n * sizeof(*rr->jobs));
+	memmove(q->rpending, q->rpending + n,
+	    (q->nrpending - n) * sizeof(*q->rpending));
+	q->nrpending -= n;
+	rr->n = n;
+	if (tpool_submit(q->pool, rrecord_work, rrecord_done, rr) == -1) {
+		/* Cannot happen (the pool's queue has room); log it. */
+		log_msg(LOG_ERR, NULL, NULL, "event=record-dropped jobs=%zu", n);
+		rr->n = n;
+		q->recording = true;
+		rrecord_done(rr);
+		return;
+	}
+	q->recording = true;
 }
 
 static void
 remote_record(void *arg, struct remote_job *job)
 {
 	struct qmgr *q = arg;
-	struct rrecord *rr = xcalloc(1, sizeof(*rr));
 
-	rr->q = q;
-	rr->job = job;
-	if (tpool_submit(q->pool, rrecord_work, rrecord_done, rr) == -1) {
-		/* Cannot happen (the queue holds every job); log it. */
-		log_msg(LOG_ERR, NULL, job->env.id, "event=record-dropped");
-		rrecord_done(rr);
-	}
+	q->rpending = xreallocarray(q->rpending, q->nrpending + 1,
+	    sizeof(*q->rpending));
+	q->rpending[q->nrpending++] = job;
+	if (!q->recording)
+		rrecord_flush(q);
 }
 
 /* ---- events ------------------------------------------------------- */
@@ -616,8 +656,12 @@ qmgr_free(struct qmgr *q)
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
-	remote_free(&q->remote);
 	tpool_destroy(&q->pool);
+	/* Jobs hold their remote: free them first. */
+	for (size_t i = 0; i < q->nrpending; i++)
+		remote_job_free(&q->rpending[i]);
+	free(q->rpending);
+	remote_free(&q->remote);
 	local_agent_free(&q->agent);
 	db_close(&q->queue);
 	db_close(&q->directory);

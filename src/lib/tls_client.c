@@ -173,6 +173,14 @@ tls_client_check(SSL *ssl, enum tls_policy policy, bool dane,
 		    X509_verify_cert_error_string(verify));
 		return;
 	}
+	if (policy == TLS_POLICY_DANE) {
+		/* dane required, and no usable TLSA record to check. */
+		r->ok = false;
+		r->dane = "failed";
+		snprintf(r->reason, sizeof(r->reason), "DANE required but no "
+		    "usable secure TLSA record");
+		return;
+	}
 	if (policy == TLS_POLICY_VERIFY && verify != X509_V_OK) {
 		r->ok = false;
 		snprintf(r->reason, sizeof(r->reason), "certificate not "

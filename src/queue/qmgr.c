@@ -547,6 +547,8 @@ on_housekeeping(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (q->stopping)
+		return;
 	if (q->busy || !q->locked) {
 		evtimer_add(q->ev_house, &soon);
 		return;

@@ -140,6 +140,9 @@ io_starttls(void *ctx)
 		return -1;
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	/* The filter's timeouts rule from here: the socket's would cut
+	 * every later stage short. */
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);
@@ -163,14 +166,24 @@ rconn_tls_done(struct rconn *c)
 	struct tls_client_result r;
 
 	c->handshaking = false;
+	/* Implicit TLS: the connection is up only now. */
+	c->connected = true;
 	tls_client_check(ssl, c->p.tls_policy, c->dane, &r);
 	c->tls.active = true;
 	str_copy(c->tls.version, r.version, sizeof(c->tls.version));
 	str_copy(c->tls.cipher, r.cipher, sizeof(c->tls.cipher));
 	c->tls.dane = r.dane;
-	if (!r.ok)
+	if (!r.ok) {
 		log_msg(LOG_NOTICE, NULL, NULL, "event=tls-refused peer=%s "
 		    "reason=%s", c->p.peer, log_quote_err(r.reason));
+		/* Not a byte more to this peer, whatever the session's
+		 * state (implicit TLS waits for the banner). */
+		smtpc_session_tls_done(c->s, false, r.version, r.cipher,
+		    r.dane);
+		rconn_finish(c, r.reason);
+		return;
+	}
+	rconn_set_timeout(c);
 	smtpc_session_tls_done(c->s, r.ok, r.version, r.cipher, r.dane);
 }
 

@@ -195,7 +195,11 @@ on_tlsa(const struct dns_tlsa_result *res, void *arg)
 	if (res->sec == DNS_SEC_SECURE && res->status == DNS_R_OK)
 		for (size_t i = 0; i < res->ntlsa && st->ntlsa < TLSA_MAX;
 		    i++) {
-			uint8_t *d = xmalloc(res->tlsa[i].len + 1);
+			uint8_t *d;
+
+			if (!dns_tlsa_usable(&res->tlsa[i]))
+				continue;	/* RFC 7672 3.1.3 */
+			d = xmalloc(res->tlsa[i].len + 1);
 
 			memcpy(d, res->tlsa[i].data, res->tlsa[i].len);
 			st->tlsa_data[st->ntlsa] = d;
@@ -640,7 +644,7 @@ settle_remote(struct remote_job_state *st, size_t i, const char *result,
 	verdict_set(v, result, job_str(st, status), "%s %s %d %s",
 	    st->peer, o->remote ? "said:" : "failed:", o->code, o->text ?
 	    o->text : "");
-	v->mx = st->hosts[st->hi];
+	v->mx = job_str(st, st->hosts[st->hi]);
 	v->ip = job_str(st, st->ip);
 	v->port = st->relay != NULL ? st->relay->port :
 	    st->job->r->cfg->remote_port;
@@ -672,7 +676,9 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 		st->accepted[idx] = true;
 		return;
 	}
-	if (o->verdict == SMTPC_PERM) {
+	/* A 5xx greeting or EHLO is the host's, not the recipient's:
+	 * another MX may take it (as Postfix's smtp_skip_5xx_greeting). */
+	if (o->verdict == SMTPC_PERM && o->stage > SMTPC_STAGE_AUTH) {
 		settle_remote(st, i, "failed", o);
 		return;
 	}
@@ -742,7 +748,7 @@ on_closed(void *ctx, const char *why)
 	struct remote_job_state *st = ctx;
 	const struct rconn_tls *t = rconn_tls(st->conn);
 
-	st->last_mx = st->hosts[st->hi];
+	st->last_mx = job_str(st, st->hosts[st->hi]);
 	st->last_ip = job_str(st, st->ip);
 	st->last_port = st->relay != NULL ? st->relay->port :
 	    st->job->r->cfg->remote_port;

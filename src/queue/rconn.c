@@ -174,6 +174,7 @@ rconn_tls_done(struct rconn *c)
 	str_copy(c->tls.cipher, r.cipher, sizeof(c->tls.cipher));
 	c->tls.dane = r.dane;
 	if (!r.ok) {
+		c->tls.failed = true;
 		log_msg(LOG_NOTICE, NULL, NULL, "event=tls-refused peer=%s "
 		    "reason=%s", c->p.peer, log_quote_err(r.reason));
 		/* Not a byte more to this peer, whatever the session's
@@ -246,6 +247,7 @@ rconn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->handshaking) {
 		c->handshaking = false;
+		c->tls.failed = true;
 		smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
 		rconn_finish(c, "TLS handshake failed");
 		return;

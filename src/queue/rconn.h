@@ -57,6 +57,7 @@ struct rconn_tls {
 	char		 version[16];
 	char		 cipher[64];
 	const char	*dane;		/* "none", "verified", "failed" */
+	bool		 failed;	/* a handshake was tried and failed */
 };
 
 /* Start connecting; NULL with *error_r when not even that works. */

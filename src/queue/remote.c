@@ -99,6 +99,8 @@ struct remote_job_state {
 	const char		*last_tls_version, *last_tls_cipher;
 	int			 last_port;
 	bool			 reused;	/* on a kept connection */
+	bool			 host_tls_failed;	/* a handshake with
+						   this host failed */
 };
 
 static void job_next_host(struct remote_job_state *);
@@ -232,6 +234,7 @@ on_addrs(const struct dns_addrs_result *res, void *arg)
 		job_next_host(st);
 		return;
 	}
+	st->host_tls_failed = false;	/* a new host */
 	st->naddrs = res->naddrs < ADDRS_MAX ? res->naddrs : ADDRS_MAX;
 	memcpy(st->addrs, res->addrs, st->naddrs * sizeof(*st->addrs));
 	st->ai = 0;
@@ -461,6 +464,11 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 	p.implicit_tls = st->relay != NULL &&
 	    st->relay->tls == RELAY_TLS_IMPLICIT;
 	p.tls_policy = job_tls_policy(st);
+	/* Never plaintext to a host whose handshake failed in this
+	 * attempt, on any of its addresses (an attacker could break TLS on
+	 * one and strip STARTTLS on another). */
+	if (st->host_tls_failed && tls_policy_allows_plaintext(p.tls_policy))
+		p.tls_policy = TLS_POLICY_ENCRYPT;
 	p.tls_ctx = r->tls;
 	p.tlsa = st->ntlsa > 0 ? st->tlsa : NULL;
 	p.ntlsa = st->ntlsa;
@@ -753,6 +761,7 @@ on_closed(void *ctx, const char *why)
 	st->last_port = st->relay != NULL ? st->relay->port :
 	    st->job->r->cfg->remote_port;
 	st->last_dane = t->dane;
+	st->host_tls_failed |= t->failed;
 	if (t->active) {
 		st->last_tls_version = job_str(st, t->version);
 		st->last_tls_cipher = job_str(st, t->cipher);

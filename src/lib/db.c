@@ -379,3 +379,13 @@ db_changes(struct db *db)
 {
 	return sqlite3_changes(db->handle);
 }
+
+sqlite3_stmt *
+db_stmt_r(struct db *db, const char *sql, const char **error_r)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		*error_r = db->error;
+	return st;
+}

@@ -77,6 +77,10 @@ int	 db_migrate(struct db *db, int *from_r, int *to_r, const char **error_r);
  */
 struct sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 
+/* db_stmt() that points *error_r at the message when it fails. */
+struct sqlite3_stmt *db_stmt_r(struct db *db, const char *sql,
+	    const char **error_r);
+
 /* How long to wait for another connection's lock (default
  * DB_BUSY_TIMEOUT_MS), retrying at sub-millisecond intervals. */
 void	 db_set_busy_timeout(struct db *db, int ms);

@@ -151,16 +151,6 @@ queue_notify_parse(const char *s, size_t len, unsigned *notify_r,
 	return 0;
 }
 
-static sqlite3_stmt *
-queue_stmt(struct db *db, const char *sql, const char **error_r)
-{
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	if (st == NULL)
-		*error_r = db->error;
-	return st;
-}
-
 static int
 queue_fail(struct db *db, const char **error_r, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
@@ -244,7 +234,7 @@ queue_insert_message(struct db *db, const struct queue_msg *m,
 	    " tls_cipher, body_type, smtputf8, dsn_ret, dsn_envid)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
 	    " ?13, ?14, ?15, ?16)";
-	sqlite3_stmt *st = queue_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	int rc;
 
 	if (st == NULL)
@@ -323,7 +313,7 @@ queue_insert_body(struct db *db, const struct queue_msg *m,
 {
 	static const char sql[] =
 	    "INSERT INTO bodies (message_id, data) VALUES (?1, zeroblob(?2))";
-	sqlite3_stmt *st = queue_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	sqlite3_blob *blob;
 	int rc;
 
@@ -360,7 +350,7 @@ queue_insert_rcpts(struct db *db, const struct queue_msg *m,
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		const struct queue_rcpt *r = &m->rcpts[i];
 
-		if ((st = queue_stmt(db, sql, error_r)) == NULL)
+		if ((st = db_stmt_r(db, sql, error_r)) == NULL)
 			return QUEUE_ERR;
 		db_bind_text(st, 1, m->id);
 		db_bind_text(st, 2, r->address);
@@ -380,7 +370,7 @@ queue_insert_rcpts(struct db *db, const struct queue_msg *m,
 static int
 queue_savepoint(struct db *db, const char *sql, const char **error_r)
 {
-	sqlite3_stmt *st = queue_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	return st != NULL && db_step_done(db, st, error_r) == 0 ? 0 : -1;
 }
@@ -442,7 +432,7 @@ int
 db_queue_message_count(struct db *db, int64_t *count_r, const char **error_r)
 {
 	static const char sql[] = "SELECT count(*) FROM messages";
-	sqlite3_stmt *st = queue_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	*count_r = 0;
 	if (st == NULL || db_step_row(db, st, error_r) != 1)
@@ -458,7 +448,7 @@ db_queue_body_read(struct db *db, const char *id, struct buf *out,
 {
 	static const char sql[] =
 	    "SELECT data FROM bodies WHERE message_id = ?1";
-	sqlite3_stmt *st = queue_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	const void *data;
 	int rc;
 

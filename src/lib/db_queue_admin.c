@@ -8,16 +8,6 @@
 #include "db_queue.h"
 #include "util.h"
 
-static sqlite3_stmt *
-admin_stmt(struct db *db, const char *sql, const char **error_r)
-{
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	if (st == NULL)
-		*error_r = db->error;
-	return st;
-}
-
 int
 db_queue_list(struct db *db, bool all, queue_summary_cb cb, void *arg,
     const char **error_r)
@@ -26,7 +16,7 @@ db_queue_list(struct db *db, bool all, queue_summary_cb cb, void *arg,
 	    "SELECT id, arrived_at, sender, size, kind, held, queued, "
 	    "deferred, delivered, failed FROM queue_overview "
 	    "WHERE ?1 OR queued + deferred > 0 ORDER BY id";
-	sqlite3_stmt *st = admin_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	struct queue_summary q;
 	int rc, stop = 0;
 
@@ -56,7 +46,7 @@ db_queue_recipients(struct db *db, const char *id, queue_rcpt_row_cb cb,
 	    "datetime(next_attempt, 'unixepoch'), "
 	    "coalesce(status, ''), coalesce(diagnostic, '') "
 	    "FROM recipients WHERE message_id = ?1 ORDER BY id";
-	sqlite3_stmt *st = admin_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	struct queue_rcpt_row r;
 	int rc, stop = 0, n = 0;
 
@@ -86,7 +76,7 @@ db_queue_flush(struct db *db, const char *id, int64_t now, size_t *count_r,
 	    "UPDATE recipients SET next_attempt = ?1 "
 	    "WHERE state IN ('queued', 'deferred') AND next_attempt > ?1 "
 	    "AND (?2 IS NULL OR message_id = ?2)";
-	sqlite3_stmt *st = admin_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	if (st == NULL)
 		return QUEUE_ERR;
@@ -103,7 +93,7 @@ db_queue_hold(struct db *db, const char *id, bool held, const char **error_r)
 {
 	static const char sql[] =
 	    "UPDATE messages SET held = ?2 WHERE id = ?1";
-	sqlite3_stmt *st = admin_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	if (st == NULL)
 		return QUEUE_ERR;
@@ -118,7 +108,7 @@ int
 db_queue_delete(struct db *db, const char *id, const char **error_r)
 {
 	static const char sql[] = "DELETE FROM messages WHERE id = ?1";
-	sqlite3_stmt *st = admin_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	if (st == NULL)
 		return QUEUE_ERR;

@@ -9,16 +9,6 @@
 #include "db_queue.h"
 #include "util.h"
 
-static sqlite3_stmt *
-sched_stmt(struct db *db, const char *sql, const char **error_r)
-{
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	if (st == NULL)
-		*error_r = db->error;
-	return st;
-}
-
 static char *
 col_dup_or_null(sqlite3_stmt *st, int col)
 {
@@ -70,7 +60,7 @@ db_queue_due(struct db *db, int64_t now, int64_t after_time, int64_t after_id,
 	    "AND r.next_attempt <= ?1 "
 	    "AND (r.next_attempt, r.id) > (?2, ?3) AND m.held = 0 "
 	    "ORDER BY r.next_attempt, r.id LIMIT ?4";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	struct queue_due d;
 	int rc, stop = 0;
 
@@ -100,7 +90,7 @@ db_queue_next_due(struct db *db, int64_t after, int64_t *when_r,
 	    "JOIN messages m ON m.id = r.message_id "
 	    "WHERE r.state IN ('queued', 'deferred') AND m.held = 0 "
 	    "AND r.next_attempt > ?1";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	int rc;
 
 	if (st == NULL)
@@ -132,7 +122,7 @@ db_queue_envelope_get(struct db *db, const char *id, struct queue_envelope *e,
 	    "SELECT arrived, sender, kind, size, smtputf8, body_type, "
 	    "dsn_ret, dsn_envid, delay_notified, held FROM messages "
 	    "WHERE id = ?1";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -171,7 +161,7 @@ outcome_update(struct db *db, const struct queue_outcome *o,
 	    "last_attempt = ?3, next_attempt = ?4, status = ?5, "
 	    "diagnostic = ?6, finished = ?7 "
 	    "WHERE id = ?1 AND state IN ('queued', 'deferred')";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	bool final = outcome_is_final(o->result);
 
 	if (st == NULL)
@@ -203,7 +193,7 @@ db_queue_outcome(struct db *db, const struct queue_outcome *o,
 	/* Finished meanwhile (an operator's doing): leave it alone. */
 	if (db_changes(db) == 0)
 		return QUEUE_NOTFOUND;
-	if ((st = sched_stmt(db, sql, error_r)) == NULL)
+	if ((st = db_stmt_r(db, sql, error_r)) == NULL)
 		return QUEUE_ERR;
 	db_bind_int(st, 1, o->rcpt_id);
 	db_bind_int(st, 2, o->started);
@@ -232,7 +222,7 @@ db_queue_rcpt_expand(struct db *db, const char *message_id, int64_t parent_id,
 	    "next_attempt, expanded_from) "
 	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS ("
 	    "SELECT 1 FROM recipients WHERE message_id = ?1 AND address = ?2)";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 	char text[QUEUE_NOTIFY_TEXT_MAX];
 
 	if (st == NULL)
@@ -257,7 +247,7 @@ db_queue_delay_notified(struct db *db, const char *message_id,
 {
 	static const char sql[] =
 	    "UPDATE messages SET delay_notified = 1 WHERE id = ?1";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	if (st == NULL)
 		return QUEUE_ERR;
@@ -275,7 +265,7 @@ db_queue_purge(struct db *db, int64_t before, size_t limit, size_t *count_r,
 	    "WHERE m.arrived < ?1 AND NOT EXISTS (SELECT 1 FROM recipients r "
 	    "WHERE r.message_id = m.id AND (r.state IN ('queued', 'deferred') "
 	    "OR r.finished >= ?1)) LIMIT ?2)";
-	sqlite3_stmt *st = sched_stmt(db, sql, error_r);
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
 
 	*count_r = 0;
 	if (st == NULL)

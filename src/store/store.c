@@ -53,11 +53,7 @@ store_close(struct store **storep)
 sqlite3_stmt *
 store_stmt(struct store *s, const char *sql, const char **error_r)
 {
-	sqlite3_stmt *st = db_stmt(s->db, sql);
-
-	if (st == NULL)
-		*error_r = s->db->error;
-	return st;
+	return db_stmt_r(s->db, sql, error_r);
 }
 
 int

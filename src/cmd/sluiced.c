@@ -39,6 +39,7 @@
 #include "policy.h"
 #include "qid.h"
 #include "qmgr.h"
+#include "remote.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -427,15 +428,18 @@ worker_child(struct master *m, struct worker_slot *slot)
 	if (getppid() != m->master_pid)
 		exit(0);
 #endif
-	worker_drop_privileges(&m->gen);
 	if (slot->kind == WORKER_QUEUE) {
-		struct qmgr_args qa = { .cfg = &m->gen.cfg, .node = slot->node };
+		/* The relays' passwords may be root's alone. */
+		struct qmgr_args qa = { .cfg = &m->gen.cfg, .node = slot->node,
+		    .creds = remote_creds_load(&m->gen.cfg) };
 
+		worker_drop_privileges(&m->gen);
 #ifdef __linux__
 		prctl(PR_SET_NAME, "sluiced-queue");
 #endif
 		exit(qmgr_run(&qa));
 	}
+	worker_drop_privileges(&m->gen);
 #ifdef __linux__
 	prctl(PR_SET_NAME, "sluiced-smtp");
 #endif

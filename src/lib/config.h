@@ -153,6 +153,10 @@ struct config {
 	int		 smtp_client_max_connections;
 	int		 smtp_client_max_per_destination;
 	int64_t		 smtp_client_reuse_time;	/* 0: no reuse */
+	int64_t		 smtp_client_job_timeout;
+	int		 smtp_client_address_limit;
+	int		 smtp_client_session_limit;
+	int		 smtp_client_rcpt_limit;
 
 	char		*dns_trust_anchor;
 	char		*dns_root_hints;	/* "": libunbound's own */

@@ -1,6 +1,7 @@
 /* db_queue: see db_queue.h. All SQL for queue.db lives here. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <strings.h>
 
@@ -465,6 +466,46 @@ db_queue_body_read(struct db *db, const char *id, struct buf *out,
 		return queue_fail(db, error_r, "%s: body larger than the "
 		    "buffer's maximum", id);
 	return QUEUE_OK;
+}
+
+int
+db_queue_body_locate(struct db *db, const char *id, int64_t *row_r,
+    uint64_t *size_r, const char **error_r)
+{
+	static const char sql[] =
+	    "SELECT rowid, length(data) FROM bodies WHERE message_id = ?1";
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
+	int rc;
+
+	if (st == NULL)
+		return QUEUE_ERR;
+	db_bind_text(st, 1, id);
+	if ((rc = db_step_row(db, st, error_r)) != 1)
+		return rc == 0 ? QUEUE_NOTFOUND : QUEUE_ERR;
+	*row_r = sqlite3_column_int64(st, 0);
+	*size_r = (uint64_t)sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return QUEUE_OK;
+}
+
+int
+db_queue_body_read_at(struct db *db, int64_t row, uint64_t offset,
+    void *out, size_t len, const char **error_r)
+{
+	sqlite3_blob *blob = NULL;
+	int rc;
+
+	if (len > INT_MAX || offset > (uint64_t)(INT_MAX - len))
+		return queue_fail(db, error_r, "body piece out of range");
+	rc = sqlite3_blob_open(db->handle, "main", "bodies", "data", row, 0,
+	    &blob);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_blob_read(blob, out, (int)len, (int)offset);
+	if (rc != SQLITE_OK)
+		(void)queue_fail(db, error_r, "reading body %" PRId64 ": %s",
+		    row, sqlite3_errmsg(db->handle));
+	sqlite3_blob_close(blob);
+	return rc == SQLITE_OK ? QUEUE_OK : QUEUE_ERR;
 }
 
 bool

@@ -1,4 +1,7 @@
 /* tls_client: see tls_client.h. */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -114,10 +117,15 @@ tls_client_new(SSL_CTX *ctx, const char *host, enum tls_policy policy,
     const char **error_r)
 {
 	SSL *ssl = SSL_new(ctx);
+	unsigned char ip[16];
+	bool literal = inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1;
 	int usable = 0;
 
 	*dane_r = false;
-	if (ssl == NULL || SSL_set_tlsext_host_name(ssl, host) != 1) {
+	/* No address as a server name (RFC 6066 3). */
+	if (ssl == NULL || (!literal &&
+	    SSL_set_tlsext_host_name(ssl, host) != 1)) {
 		*error_r = client_error("SSL_new");
 		SSL_free(ssl);
 		return NULL;
@@ -130,8 +138,9 @@ tls_client_new(SSL_CTX *ctx, const char *host, enum tls_policy policy,
 			return NULL;
 		}
 		*dane_r = usable > 0;
-	} else if (policy == TLS_POLICY_VERIFY &&
-	    SSL_set1_host(ssl, host) != 1) {
+	} else if (policy == TLS_POLICY_VERIFY && (literal ?
+	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1 :
+	    SSL_set1_host(ssl, host) != 1)) {
 		*error_r = client_error("SSL_set1_host");
 		SSL_free(ssl);
 		return NULL;

@@ -644,7 +644,7 @@ local_record_remote(struct local_agent *a, struct remote_job **jobs, size_t n,
 
 		verdicts_expire(a->cfg, &j->env, j->v, j->n, now);
 		if (verdicts_record(a->queue, a->cfg, &a->qid, &j->env,
-		    &j->body, j->rcpts, j->n, j->v, now, j->ms, &rep->notices,
+		    NULL, j->rcpts, j->n, j->v, now, j->ms, &rep->notices,
 		    &e) == -1)
 			break;
 	}

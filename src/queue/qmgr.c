@@ -66,6 +66,7 @@ struct qmgr {
 	int64_t			*parked;
 	size_t			 nparked, parked_alloc;
 	struct remote		*remote;	/* NULL: remote mail waits */
+	struct remote_creds	*creds;		/* until remote takes them */
 	bool			 remote_waiting;	/* groups held back */
 	struct remote_job	**rpending;	/* finished, to record */
 	size_t			 nrpending;
@@ -76,8 +77,8 @@ static void qmgr_scan(struct qmgr *q);
 
 /*
  * Stopping: exit once no batch runs and every record handed to the
- * delivery thread is written. Remote connections still under way are
- * dropped: their recipients stay due.
+ * delivery thread is written. Remote jobs still under way are stopped
+ * (remote_stop()): what they settled is recorded, the rest stays due.
  */
 static bool
 qmgr_maybe_exit(struct qmgr *q)
@@ -223,18 +224,21 @@ struct scan {
 	size_t		 ngroups;
 };
 
-/* Keep a copy of d in its message's group for its destination. */
+/* Keep a copy of d in its message's group for its destination (groups
+ * of at most smtp_client_rcpt_limit: one transaction each). */
 static int
 scan_remote(struct scan *s, const struct queue_due *d)
 {
 	struct queue_due copy = *d;
 	struct rgroup *g = NULL;
+	size_t max = (size_t)s->q->a->cfg->smtp_client_rcpt_limit;
 	char dest[256];
 
 	remote_destination(s->q->a->cfg, d->route, d->address, dest,
 	    sizeof(dest));
 	for (size_t i = 0; i < s->ngroups && g == NULL; i++)
-		if (strcmp(s->groups[i].id, d->message_id) == 0 &&
+		if (s->groups[i].n < max &&
+		    strcmp(s->groups[i].id, d->message_id) == 0 &&
 		    strcmp(s->groups[i].dest, dest) == 0)
 			g = &s->groups[i];
 	if (g == NULL) {
@@ -534,6 +538,8 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopping signal=%d busy=%d",
 	    (int)sig, q->busy);
 	q->stopping = true;
+	if (q->remote != NULL)
+		remote_stop(q->remote);
 	(void)qmgr_maybe_exit(q);
 }
 
@@ -619,8 +625,10 @@ qmgr_open(struct qmgr *q, const char **error_r)
 		*error_r = "cannot start the delivery thread";
 		return -1;
 	}
-	if ((q->remote = remote_new(q->base, cfg, remote_record, q,
-	    error_r)) == NULL)
+	q->remote = remote_new(q->base, cfg, q->creds, remote_record, q,
+	    error_r);
+	q->creds = NULL;
+	if (q->remote == NULL)
 		log_msg(LOG_ERR, NULL, NULL, "event=remote-disabled error=%s "
 		    "note=\"mail for other domains waits\"",
 		    log_quote_err(*error_r));
@@ -655,15 +663,17 @@ qmgr_free(struct qmgr *q)
 	struct event *evs[] = { q->ev_wake, q->ev_timer, q->ev_lock,
 	    q->ev_house, q->ev_term, q->ev_retire };
 
+	/* First: its last completions may still arm these events. */
+	tpool_destroy(&q->pool);
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
-	tpool_destroy(&q->pool);
 	/* Jobs hold their remote: free them first. */
 	for (size_t i = 0; i < q->nrpending; i++)
 		remote_job_free(&q->rpending[i]);
 	free(q->rpending);
 	remote_free(&q->remote);
+	remote_creds_free(&q->creds);
 	local_agent_free(&q->agent);
 	db_close(&q->queue);
 	db_close(&q->directory);
@@ -679,7 +689,8 @@ qmgr_free(struct qmgr *q)
 int
 qmgr_run(const struct qmgr_args *a)
 {
-	struct qmgr q = { .a = a, .lock_fd = -1, .wake_fd = -1 };
+	struct qmgr q = { .a = a, .lock_fd = -1, .wake_fd = -1,
+	    .creds = a->creds };
 	const char *err = "libevent";
 	sigset_t mask;
 

@@ -9,14 +9,16 @@
  *   (next_attempt, id) order, a page at a time, and routes each: local
  *   (a local domain, or the policy's "local" hint) goes to the local
  *   delivery agent (local.h) on the delivery thread, in batches of whole
- *   messages; remote (any other domain, or a "relay:NAME" hint) waits for
- *   the remote transport (not in this version: those recipients stay
- *   queued, untouched, and are logged once per process).
+ *   messages; remote (any other domain, or a "relay:NAME" hint) goes to
+ *   the remote transport (remote.h) on the loop, one job per message and
+ *   destination (at most smtp_client_rcpt_limit recipients), within its
+ *   connection limits; the outcomes are recorded on the delivery thread,
+ *   many jobs per queue.db transaction.
  * - One queue worker runs at a time: it holds an exclusive lock on
  *   <state_dir>/queue.lock, so after a reload the new one starts only
  *   when the old one has finished its batch.
  * - SIGTERM and SIGUSR1 (replaced by a reload): finish the batch in hand,
- *   then exit. SIGKILL at any moment loses nothing and duplicates
+ *   stop the remote jobs (recording what they settled), then exit. SIGKILL at any moment loses nothing and duplicates
  *   nothing: see local.h.
  */
 #ifndef SLUICE_QUEUE_QMGR_H
@@ -24,9 +26,12 @@
 
 #include "config.h"
 
+struct remote_creds;
+
 struct qmgr_args {
 	const struct config	*cfg;
 	unsigned		 node;		/* qid node for notices */
+	struct remote_creds	*creds;		/* read as root; taken over */
 };
 
 /* Returns the process exit status. */

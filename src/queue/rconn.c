@@ -30,6 +30,8 @@ struct rconn {
 	bool			 handshaking;
 	bool			 closed;
 	struct event		*ev_close;	/* closed() outside callbacks */
+	struct event		*ev_deadline;	/* the stage's, absolute */
+	unsigned		 progress;	/* the session's, when armed */
 	char			*why;
 };
 
@@ -96,14 +98,25 @@ rconn_finish(struct rconn *c, const char *why)
 	event_active(c->ev_close, EV_TIMEOUT, 0);
 }
 
+/*
+ * Each stage's deadline runs from the session's last progress (a reply,
+ * a state change, a body chunk), never from bytes: a server trickling a
+ * reply in one byte at a time cannot stretch it. force: arm anew.
+ */
 static void
-rconn_set_timeout(struct rconn *c)
+rconn_arm(struct rconn *c, bool force)
 {
 	struct timeval tv = { 0, 0 };
+	unsigned p;
 
-	tv.tv_sec = c->connected && c->s != NULL ?
-	    smtpc_session_timeout_secs(c->s) : c->p.connect_timeout;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	if (c->closed || !c->connected)
+		return;
+	p = smtpc_session_progress(c->s);
+	if (!force && p == c->progress)
+		return;
+	c->progress = p;
+	tv.tv_sec = smtpc_session_timeout_secs(c->s);
+	evtimer_add(c->ev_deadline, &tv);
 }
 
 static void
@@ -140,9 +153,6 @@ io_starttls(void *ctx)
 		return -1;
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	/* The filter's timeouts rule from here: the socket's would cut
-	 * every later stage short. */
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);
@@ -153,7 +163,6 @@ io_starttls(void *ctx)
 	c->bev = tls;
 	c->handshaking = true;
 	bufferevent_setcb(tls, rconn_read, rconn_write, rconn_event, c);
-	rconn_set_timeout(c);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	return 0;
 }
@@ -184,8 +193,8 @@ rconn_tls_done(struct rconn *c)
 		rconn_finish(c, r.reason);
 		return;
 	}
-	rconn_set_timeout(c);
 	smtpc_session_tls_done(c->s, r.ok, r.version, r.cipher, r.dane);
+	rconn_arm(c, true);
 }
 
 static void
@@ -205,8 +214,7 @@ rconn_read(struct bufferevent *bev, void *arg)
 		if (used == 0)
 			break;
 	}
-	if (!c->closed)
-		rconn_set_timeout(c);
+	rconn_arm(c, false);
 }
 
 static void
@@ -219,6 +227,33 @@ rconn_write(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(bufferevent_get_output(bev)) <
 	    RCONN_OUTPUT_HIGH && smtpc_session_wants_output(c->s))
 		smtpc_session_output_drained(c->s);
+	rconn_arm(c, false);
+}
+
+/* The stage (or the connect, or implicit TLS's handshake) took too
+ * long. */
+static void
+rconn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->closed)
+		return;
+	if (c->handshaking) {
+		c->handshaking = false;
+		c->tls.failed = true;
+		smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
+		rconn_finish(c, "TLS handshake timed out");
+		return;
+	}
+	if (!c->connected) {
+		rconn_finish(c, "connection timed out");
+		return;
+	}
+	smtpc_session_timeout(c->s);
+	rconn_finish(c, "timed out");
 }
 
 static void
@@ -233,16 +268,7 @@ rconn_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->connected = true;
-		rconn_set_timeout(c);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (!c->connected) {
-			rconn_finish(c, "connection timed out");
-			return;
-		}
-		smtpc_session_timeout(c->s);
-		rconn_finish(c, "timed out");
+		rconn_arm(c, true);
 		return;
 	}
 	if (c->handshaking) {
@@ -289,6 +315,7 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 	struct rconn *c = xcalloc(1, sizeof(*c));
 	struct smtpc_io io;
 	struct smtpc_callbacks scb;
+	struct timeval tv = { 0, 0 };
 
 	c->base = base;
 	c->p = *p;
@@ -297,6 +324,7 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 	c->p.smtpc.tls = smtpc_policy(p->tls_policy);
 	c->p.smtpc.tls_active = p->implicit_tls;
 	c->ev_close = event_new(base, -1, 0, rconn_closed_cb, c);
+	c->ev_deadline = evtimer_new(base, rconn_deadline, c);
 	if ((c->bev = rconn_bev(c, error_r)) == NULL) {
 		if (*error_r == NULL)
 			*error_r = "cannot make a connection";
@@ -307,7 +335,10 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 	scb = (struct smtpc_callbacks){ c, tramp_rcpt_done, tramp_msg_done };
 	c->s = smtpc_session_new(&c->p.smtpc, &io, &scb, sid);
 	bufferevent_setcb(c->bev, rconn_read, rconn_write, rconn_event, c);
-	rconn_set_timeout(c);
+	/* Implicit TLS: the handshake is part of connecting. */
+	tv.tv_sec = p->connect_timeout + (p->implicit_tls ?
+	    smtpc_session_timeout_secs(c->s) : 0);
+	evtimer_add(c->ev_deadline, &tv);
 	if (bufferevent_socket_connect(c->bev, p->sa, (int)p->salen) == -1) {
 		*error_r = "connect failed";
 		rconn_free(&c);
@@ -330,16 +361,28 @@ rconn_set_callbacks(struct rconn *c, const struct rconn_callbacks *cb)
 int
 rconn_send(struct rconn *c, const struct smtpc_message *m)
 {
+	int rc;
+
 	if (c->closed)
 		return -1;
-	return smtpc_session_next_message(c->s, m);
+	rc = smtpc_session_next_message(c->s, m);
+	rconn_arm(c, false);
+	return rc;
 }
 
 void
 rconn_quit(struct rconn *c)
 {
-	if (!c->closed)
-		smtpc_session_quit(c->s);
+	if (c->closed)
+		return;
+	smtpc_session_quit(c->s);
+	rconn_arm(c, false);
+}
+
+bool
+rconn_greeted(const struct rconn *c)
+{
+	return smtpc_session_greeted(c->s);
 }
 
 bool
@@ -374,6 +417,8 @@ rconn_free(struct rconn **cp)
 		bufferevent_free(c->bev);
 	if (c->ev_close != NULL)
 		event_free(c->ev_close);
+	if (c->ev_deadline != NULL)
+		event_free(c->ev_deadline);
 	free(c->why);
 	free(c);
 	*cp = NULL;

@@ -2,7 +2,9 @@
  * rconn: one outgoing SMTP connection of the queue worker: a non-blocking
  * TCP connect, a bufferevent, STARTTLS (or implicit TLS to a smarthost)
  * through tls_client.h with DANE when TLSA records are given, per-stage
- * timeouts, and the protocol itself in an smtpc session (smtpc/session.h)
+ * deadlines (from the session's last reply, never re-armed by bytes
+ * trickling in; connect_timeout covers the TCP connect and, for
+ * implicit TLS, adds the handshake's stage limit), and the protocol itself in an smtpc session (smtpc/session.h)
  * fed from the bufferevent.
  *
  * Contract: the owner gives one message at a time (rconn_send()); the
@@ -71,6 +73,8 @@ int	 rconn_send(struct rconn *c, const struct smtpc_message *m);
 /* QUIT when idle; closed() follows. */
 void	 rconn_quit(struct rconn *c);
 bool	 rconn_reusable(const struct rconn *c);
+/* Did the session get past EHLO/HELO (a session, for the limits)? */
+bool	 rconn_greeted(const struct rconn *c);
 /* Did the server offer DSN (RFC 3461) in its EHLO reply? */
 bool	 rconn_offers_dsn(const struct rconn *c);
 const struct rconn_tls *rconn_tls(const struct rconn *c);

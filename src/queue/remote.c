@@ -24,12 +24,17 @@
 #include "tls_client.h"
 #include "util.h"
 
-#define HOSTS_MAX	32	/* MX hosts tried per job */
-#define ADDRS_MAX	16	/* addresses tried per host */
-#define TLSA_MAX	16
+#define HOSTS_MAX	32	/* MX hosts looked at per job */
+#define ADDRS_MAX	16	/* addresses kept per host */
+#define BODY_WINDOW	(256 * 1024)	/* body octets read at a time */
 
 struct cred {
 	char	*user, *pass;
+};
+
+struct remote_creds {
+	struct cred	*v;		/* per cfg->relay.v[i] */
+	size_t		 n;
 };
 
 /* A connection that just delivered, kept for the next message. */
@@ -46,7 +51,7 @@ struct idle {
 	const char		*dnssec;
 	const struct relay	*relay;
 	const struct cred	*cred;
-	bool			 gone;
+	bool			 gone;		/* closing: not counted */
 };
 
 struct remote {
@@ -57,7 +62,7 @@ struct remote {
 	struct db		*queue;		/* reads on the loop */
 	remote_record_fn	*record;
 	void			*arg;
-	struct cred		*creds;		/* per cfg->relay.v[i] */
+	struct remote_creds	*creds;		/* owned */
 	struct sockaddr_storage	*ours;		/* our interface addresses */
 	size_t			 nours;
 	struct remote_job_state	*jobs;		/* under way */
@@ -66,23 +71,50 @@ struct remote {
 	uint64_t		 next_sid;
 };
 
+/* An MX host (or the relay) and, once looked up, its addresses. */
+struct host {
+	char			*name;
+	int			 pref;
+	bool			 resolved;
+	bool			 secure;	/* addresses from a secure
+						   answer: TLSA applies */
+	char			*canonical;	/* TLSA's base name */
+	struct dns_addr		*addrs;
+	size_t			 naddrs;
+};
+
+/* The message body, read from queue.db a window at a time. */
+struct body_reader {
+	struct db		*db;
+	const char		*qid;
+	int64_t			 row;
+	uint64_t		 size;
+	uint8_t			*win;
+	uint64_t		 win_off;
+	size_t			 win_len;
+};
+
 struct remote_job_state {
 	struct remote_job	*job;
 	struct remote_job_state	*next;
 	const struct relay	*relay;
 	const struct cred	*cred;
-	char			*hosts[HOSTS_MAX];
-	size_t			 nhosts, hi;
+	struct host		 hosts[HOSTS_MAX];
+	size_t			 nhosts;
+	size_t			 ri;		/* next host to look up */
+	size_t			 hi, ai;	/* host and address tried */
+	size_t			 tlsa_for;	/* hi + 1 once its TLSA known */
 	bool			 mx_secure;
 	const char		*dnssec;	/* of the MX (or host) answer */
-	struct dns_addr		 addrs[ADDRS_MAX];
-	size_t			 naddrs, ai;
-	struct tls_tlsa		 tlsa[TLSA_MAX];
-	uint8_t			*tlsa_data[TLSA_MAX];
+	struct tls_tlsa		*tlsa;
+	uint8_t			**tlsa_data;	/* owned, tlsa[i].data */
 	size_t			 ntlsa;
+	unsigned		 sessions;	/* past EHLO, this attempt */
 	uint64_t		 dns_id;
 	struct rconn		*conn;
 	struct event		*ev_free;	/* frees conn outside its cb */
+	struct event		*ev_deadline;	/* smtp_client_job_timeout */
+	struct body_reader	 body;
 	struct smtpc_message	 msg;
 	struct smtpc_rcpt	*srcpts;
 	size_t			*map;		/* msg rcpt -> job rcpt */
@@ -99,14 +131,16 @@ struct remote_job_state {
 	const char		*last_tls_version, *last_tls_cipher;
 	int			 last_port;
 	bool			 reused;	/* on a kept connection */
+	bool			 conn_noted;	/* its failure is in last */
 	bool			 host_tls_failed;	/* a handshake with
 						   this host failed */
 };
 
-static void job_next_host(struct remote_job_state *);
+static void job_resolve_next(struct remote_job_state *);
 static void job_next_addr(struct remote_job_state *);
 static void job_finish(struct remote_job_state *);
 static void job_resolve(struct remote_job_state *);
+static const char *job_str(struct remote_job_state *, const char *);
 
 /* ---- verdicts -------------------------------------------------------- */
 
@@ -181,6 +215,41 @@ note_failure(struct remote_job_state *st, const char *status,
 /* ---- DNS ------------------------------------------------------------- */
 
 static void
+tlsa_clear(struct remote_job_state *st)
+{
+	for (size_t i = 0; i < st->ntlsa; i++)
+		free(st->tlsa_data[i]);
+	free(st->tlsa);
+	free(st->tlsa_data);
+	st->tlsa = NULL;
+	st->tlsa_data = NULL;
+	st->ntlsa = 0;
+}
+
+static void
+hosts_clear(struct remote_job_state *st, size_t from)
+{
+	for (size_t i = from; i < st->nhosts; i++) {
+		free(st->hosts[i].name);
+		free(st->hosts[i].canonical);
+		free(st->hosts[i].addrs);
+		memset(&st->hosts[i], 0, sizeof(st->hosts[i]));
+	}
+	if (st->nhosts > from)
+		st->nhosts = from;
+}
+
+static void
+host_add(struct remote_job_state *st, const char *name, int pref)
+{
+	struct host *h = &st->hosts[st->nhosts++];
+
+	memset(h, 0, sizeof(*h));
+	h->name = xstrdup(name);
+	h->pref = pref;
+}
+
+static void
 on_tlsa(const struct dns_tlsa_result *res, void *arg)
 {
 	struct remote_job_state *st = arg;
@@ -190,121 +259,62 @@ on_tlsa(const struct dns_tlsa_result *res, void *arg)
 		/* RFC 7672 2.2: no delivery to this host without knowing. */
 		note_failure(st, "4.7.5", "TLSA lookup for %s failed: %s",
 		    res->qname, res->reason ? res->reason : "?");
-		st->hi++;
-		job_next_host(st);
+		st->ai = st->hosts[st->hi].naddrs;
+		job_next_addr(st);
 		return;
 	}
-	if (res->sec == DNS_SEC_SECURE && res->status == DNS_R_OK)
-		for (size_t i = 0; i < res->ntlsa && st->ntlsa < TLSA_MAX;
-		    i++) {
+	if (res->sec == DNS_SEC_SECURE && res->status == DNS_R_OK) {
+		st->tlsa = xcalloc(res->ntlsa + 1, sizeof(*st->tlsa));
+		st->tlsa_data = xcalloc(res->ntlsa + 1,
+		    sizeof(*st->tlsa_data));
+		for (size_t i = 0; i < res->ntlsa; i++) {
 			uint8_t *d;
 
 			if (!dns_tlsa_usable(&res->tlsa[i]))
 				continue;	/* RFC 7672 3.1.3 */
 			d = xmalloc(res->tlsa[i].len + 1);
-
 			memcpy(d, res->tlsa[i].data, res->tlsa[i].len);
 			st->tlsa_data[st->ntlsa] = d;
 			st->tlsa[st->ntlsa++] = (struct tls_tlsa){
 			    res->tlsa[i].usage, res->tlsa[i].selector,
 			    res->tlsa[i].mtype, d, res->tlsa[i].len };
 		}
+	}
 	job_next_addr(st);
-}
-
-static void
-tlsa_clear(struct remote_job_state *st)
-{
-	for (size_t i = 0; i < st->ntlsa; i++)
-		free(st->tlsa_data[i]);
-	st->ntlsa = 0;
 }
 
 static void
 on_addrs(const struct dns_addrs_result *res, void *arg)
 {
 	struct remote_job_state *st = arg;
+	struct host *h = &st->hosts[st->ri++];
 
 	st->dns_id = 0;
-	if (res->sec == DNS_SEC_BOGUS || res->status != DNS_R_OK) {
+	h->resolved = true;
+	if (st->relay != NULL)
+		st->dnssec = dns_sec_name(res->sec);
+	if (res->sec == DNS_SEC_BOGUS || res->status != DNS_R_OK)
 		note_failure(st, res->sec == DNS_SEC_BOGUS ? "4.7.5" : "4.4.3",
 		    "no address for %s: %s", res->host, res->reason ?
 		    res->reason : dns_status_name(res->status));
-		st->hi++;
-		job_next_host(st);
-		return;
+	else {
+		h->naddrs = res->naddrs < ADDRS_MAX ? res->naddrs : ADDRS_MAX;
+		h->addrs = xreallocarray(NULL, h->naddrs, sizeof(*h->addrs));
+		memcpy(h->addrs, res->addrs, h->naddrs * sizeof(*h->addrs));
+		h->secure = res->sec == DNS_SEC_SECURE;
+		h->canonical = xstrdup(res->canonical);
 	}
-	st->host_tls_failed = false;	/* a new host */
-	st->naddrs = res->naddrs < ADDRS_MAX ? res->naddrs : ADDRS_MAX;
-	memcpy(st->addrs, res->addrs, st->naddrs * sizeof(*st->addrs));
-	st->ai = 0;
-	tlsa_clear(st);
-	if (st->relay == NULL && st->mx_secure && res->sec == DNS_SEC_SECURE) {
-		st->dns_id = dns_lookup_tlsa(st->job->r->dns, 25,
-		    res->canonical, on_tlsa, st);
-		return;
-	}
-	job_next_addr(st);
+	job_resolve_next(st);
 }
 
-static void
-job_next_host(struct remote_job_state *st)
+static size_t
+addrs_before(const struct remote_job_state *st, size_t n)
 {
-	if (st->hi >= st->nhosts) {
-		if (st->last[0] == '\0')
-			note_failure(st, "4.4.1", "no host to try");
-		settle_all(st, "deferred", st->last_status, st->last);
-		job_finish(st);
-		return;
-	}
-	st->dns_id = dns_lookup_addrs(st->job->r->dns, st->hosts[st->hi],
-	    on_addrs, st);
-}
+	size_t total = 0;
 
-static void
-on_mx(const struct dns_mx_result *res, void *arg)
-{
-	struct remote_job_state *st = arg;
-
-	st->dns_id = 0;
-	st->dnssec = dns_sec_name(res->sec);
-	if (res->sec == DNS_SEC_BOGUS) {
-		job_fail(st, "4.7.5", "MX of %s: DNSSEC validation failed: %s",
-		    res->domain, res->reason ? res->reason : "bogus");
-		return;
-	}
-	if (res->status == DNS_R_NXDOMAIN) {
-		job_fail(st, "5.1.2", "domain %s does not exist", res->domain);
-		return;
-	}
-	if (res->status == DNS_R_TEMPFAIL) {
-		job_fail(st, "4.4.3", "MX lookup failed: %s", res->reason ?
-		    res->reason : "temporary failure");
-		return;
-	}
-	if (res->status == DNS_R_OK && res->null_mx) {
-		job_fail(st, "5.1.10", "%s accepts no mail (null MX, RFC 7505)",
-		    res->domain);
-		return;
-	}
-	st->mx_secure = res->sec == DNS_SEC_SECURE;
-	if (res->implicit_mx || res->status == DNS_R_NODATA)
-		st->hosts[st->nhosts++] = xstrdup(res->domain);
-	for (size_t i = 0; i < res->nmx && st->nhosts < HOSTS_MAX; i++)
-		st->hosts[st->nhosts++] = xstrdup(res->mx[i].host);
-	job_next_host(st);
-}
-
-/* ---- connections ----------------------------------------------------- */
-
-static int64_t
-job_ms(const struct remote_job_state *st)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (int64_t)(t1.tv_sec - st->t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - st->t0.tv_nsec) / 1000000;
+	for (size_t i = 0; i < n; i++)
+		total += st->hosts[i].naddrs;
+	return total;
 }
 
 /* Is a:port one of our own SMTP listeners (a loop)? */
@@ -341,6 +351,137 @@ addr_is_ours(const struct remote *r, const struct dns_addr *a, int port)
 			return true;
 	}
 	return false;
+}
+
+static int
+job_port(const struct remote_job_state *st)
+{
+	return st->relay != NULL ? st->relay->port :
+	    st->job->r->cfg->remote_port;
+}
+
+static bool
+host_is_ours(const struct remote_job_state *st, const struct host *h)
+{
+	for (size_t i = 0; i < h->naddrs; i++)
+		if (addr_is_ours(st->job->r, &h->addrs[i], job_port(st)))
+			return true;
+	return false;
+}
+
+/*
+ * Every host looked up: drop what RFC 5321 5.1 says to drop, then try.
+ * An MX host that is us at preference P leaves only the hosts preferred
+ * to P (we are a backup MX: they are the way on); none left means we
+ * are the best MX and the mail has nowhere to go: a loop, 5.4.6. Then
+ * at most smtp_client_address_limit addresses in all.
+ */
+static void
+job_plan(struct remote_job_state *st)
+{
+	size_t limit = (size_t)st->job->r->cfg->smtp_client_address_limit;
+	size_t keep = st->nhosts, total = 0;
+
+	for (size_t i = 0; i < st->nhosts; i++)
+		if (host_is_ours(st, &st->hosts[i])) {
+			keep = 0;
+			while (keep < i &&
+			    st->hosts[keep].pref < st->hosts[i].pref)
+				keep++;
+			if (keep == 0) {
+				job_fail(st, "5.4.6", "mail for %s loops back "
+				    "to myself", st->job->dest);
+				return;
+			}
+			log_msg(LOG_INFO, NULL, st->job->env.id, "event=backup-mx "
+			    "dest=%s mx=%s pref=%d note=\"only more preferred "
+			    "hosts are tried\"", st->job->dest,
+			    st->hosts[i].name, st->hosts[i].pref);
+			break;
+		}
+	hosts_clear(st, keep);
+	for (size_t i = 0; i < st->nhosts; i++) {
+		struct host *h = &st->hosts[i];
+
+		if (total + h->naddrs >= limit) {
+			h->naddrs = limit - total;
+			hosts_clear(st, i + 1);
+			break;
+		}
+		total += h->naddrs;
+	}
+	st->hi = st->ai = st->tlsa_for = 0;
+	job_next_addr(st);
+}
+
+/*
+ * Look the hosts up in order, until every one is known or the address
+ * limit is reached with the next host less preferred (a host of the
+ * same preference may still be us, and must be known).
+ */
+static void
+job_resolve_next(struct remote_job_state *st)
+{
+	size_t limit = (size_t)st->job->r->cfg->smtp_client_address_limit;
+
+	while (st->ri < st->nhosts && st->hosts[st->ri].resolved)
+		st->ri++;
+	if (st->ri < st->nhosts && st->ri > 0 &&
+	    addrs_before(st, st->ri) >= limit &&
+	    st->hosts[st->ri].pref > st->hosts[st->ri - 1].pref)
+		hosts_clear(st, st->ri);
+	if (st->ri < st->nhosts) {
+		st->dns_id = dns_lookup_addrs(st->job->r->dns,
+		    st->hosts[st->ri].name, on_addrs, st);
+		return;
+	}
+	job_plan(st);
+}
+
+static void
+on_mx(const struct dns_mx_result *res, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	st->dns_id = 0;
+	st->dnssec = dns_sec_name(res->sec);
+	if (res->sec == DNS_SEC_BOGUS) {
+		job_fail(st, "4.7.5", "MX of %s: DNSSEC validation failed: %s",
+		    res->domain, res->reason ? res->reason : "bogus");
+		return;
+	}
+	if (res->status == DNS_R_NXDOMAIN) {
+		job_fail(st, "5.1.2", "domain %s does not exist", res->domain);
+		return;
+	}
+	if (res->status == DNS_R_TEMPFAIL) {
+		job_fail(st, "4.4.3", "MX lookup failed: %s", res->reason ?
+		    res->reason : "temporary failure");
+		return;
+	}
+	if (res->status == DNS_R_OK && res->null_mx) {
+		job_fail(st, "5.1.10", "%s accepts no mail (null MX, RFC 7505)",
+		    res->domain);
+		return;
+	}
+	st->mx_secure = res->sec == DNS_SEC_SECURE;
+	if (res->implicit_mx || res->status == DNS_R_NODATA)
+		host_add(st, res->domain, 0);
+	for (size_t i = 0; i < res->nmx && st->nhosts < HOSTS_MAX; i++)
+		host_add(st, res->mx[i].host, res->mx[i].pref);
+	job_resolve_next(st);
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static int64_t
+job_ms(const struct remote_job_state *st)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - st->t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - st->t0.tv_nsec) / 1000000;
 }
 
 static socklen_t
@@ -390,14 +531,48 @@ static void on_msg_done(void *, const struct smtpc_message *,
 static void on_closed(void *, const char *);
 static void on_conn_gone(evutil_socket_t, short, void *);
 
-/* The message for the recipients still open. */
+/* Pieces of the body for the session, from queue.db a window at a
+ * time: short reads on the loop, no body held whole. */
+static ssize_t
+body_read(void *ctx, uint64_t offset, void *out, size_t len)
+{
+	struct body_reader *b = ctx;
+	const char *e;
+	size_t n;
+
+	if (offset >= b->size)
+		return 0;
+	if (offset < b->win_off || offset >= b->win_off + b->win_len) {
+		size_t want = b->size - offset < BODY_WINDOW ?
+		    (size_t)(b->size - offset) : BODY_WINDOW;
+
+		if (b->win == NULL)
+			b->win = xmalloc(BODY_WINDOW);
+		b->win_len = 0;
+		if (db_queue_body_read_at(b->db, b->row, offset, b->win, want,
+		    &e) != QUEUE_OK) {
+			log_msg(LOG_ERR, NULL, b->qid, "event=body-unreadable "
+			    "error=%s", log_quote_err(e));
+			return -1;
+		}
+		b->win_off = offset;
+		b->win_len = want;
+	}
+	n = (size_t)(b->win_off + b->win_len - offset);
+	if (n > len)
+		n = len;
+	memcpy(out, b->win + (offset - b->win_off), n);
+	return (ssize_t)n;
+}
+
+/* The message for the recipients still open, at most rcpt_limit. */
 static void
 job_message(struct remote_job_state *st)
 {
 	struct remote_job *j = st->job;
-	size_t k = 0;
+	size_t k = 0, max = (size_t)j->r->cfg->smtp_client_rcpt_limit;
 
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = 0; i < j->n && k < max; i++) {
 		if (settled(j, i))
 			continue;
 		st->srcpts[k] = (struct smtpc_rcpt){ j->rcpts[i].address,
@@ -408,24 +583,11 @@ job_message(struct remote_job_state *st)
 	}
 	st->msg = (struct smtpc_message){ .qid = j->env.id,
 	    .sender = j->env.sender, .rcpts = st->srcpts, .nrcpts = k,
-	    .size = j->body.len,
+	    .size = st->body.size,
 	    .eightbit = strcmp(j->env.body_type, "7BIT") != 0,
 	    .smtputf8 = j->env.smtputf8, .dsn_ret = j->env.dsn_ret,
-	    .dsn_envid = j->env.dsn_envid, .body_ctx = &j->body,
-	    .body_read = NULL };
-}
-
-static ssize_t
-body_read(void *ctx, uint64_t offset, void *out, size_t len)
-{
-	const struct buf *b = ctx;
-
-	if (offset >= b->len)
-		return 0;
-	if (len > b->len - offset)
-		len = b->len - (size_t)offset;
-	memcpy(out, b->data + offset, len);
-	return (ssize_t)len;
+	    .dsn_envid = j->env.dsn_envid, .body_ctx = &st->body,
+	    .body_read = body_read };
 }
 
 /* sluice.conf's stage timeouts (RFC 5321 4.5.3.2) for the session. */
@@ -439,6 +601,10 @@ job_limits(const struct config *cfg, struct smtpc_limits *l)
 	l->helo = l->starttls = l->auth = l->rset = l->mail = l->rcpt =
 	    l->data_init = l->data_block = l->quit = cmd;
 	l->data_done = (unsigned)cfg->smtp_client_data_timeout;
+	/* A kept connection is closed by idle_expire() (QUIT); the
+	 * session's own limit only backs it up. */
+	if (cfg->smtp_client_reuse_time > 0)
+		l->idle = (unsigned)cfg->smtp_client_reuse_time + 5;
 }
 
 static void
@@ -446,6 +612,7 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 {
 	struct remote *r = st->job->r;
 	const struct config *cfg = r->cfg;
+	const char *host = st->hosts[st->hi].name;
 	struct smtpc_limits lim;
 	struct sockaddr_storage ss;
 	struct rconn_params p = { 0 };
@@ -454,11 +621,10 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 	const char *err = NULL;
 
 	str_copy(st->ip, a->text, sizeof(st->ip));
-	snprintf(st->peer, sizeof(st->peer), "%s[%s]:%d", st->hosts[st->hi],
-	    a->text, port);
+	snprintf(st->peer, sizeof(st->peer), "%s[%s]:%d", host, a->text, port);
 	p.salen = sockaddr_of(a, port, &ss);
 	p.sa = (struct sockaddr *)&ss;
-	p.host = st->hosts[st->hi];
+	p.host = host;
 	p.peer = st->peer;
 	p.connect_timeout = (unsigned)cfg->smtp_client_connect_timeout;
 	p.implicit_tls = st->relay != NULL &&
@@ -477,7 +643,7 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 	    .auth_pass = st->cred ? st->cred->pass : NULL, .limits = &lim };
 	job_limits(cfg, &lim);
 	job_message(st);
-	st->msg.body_read = body_read;
+	st->conn_noted = false;
 	if ((st->conn = rconn_open(r->base, &p, &cb, ++r->next_sid,
 	    &err)) == NULL || rconn_send(st->conn, &st->msg) == -1) {
 		note_failure(st, "4.4.1", "cannot connect to %s: %s", st->peer,
@@ -488,27 +654,58 @@ job_connect(struct remote_job_state *st, const struct dns_addr *a, int port)
 	}
 }
 
+/* Nothing more to try: the recipients still open wait for the next. */
+static void
+job_give_up(struct remote_job_state *st)
+{
+	if (st->last[0] == '\0')
+		note_failure(st, "4.4.1", "no host to try");
+	settle_all(st, "deferred", st->last_status, st->last);
+	job_finish(st);
+}
+
+/*
+ * The next address to try: of this host, or of the next one (whose
+ * TLSA records are looked up first when its name and addresses came
+ * securely, RFC 7672 2.2), within smtp_client_session_limit.
+ */
 static void
 job_next_addr(struct remote_job_state *st)
 {
 	const struct config *cfg = st->job->r->cfg;
-	int port = st->relay != NULL ? st->relay->port : cfg->remote_port;
+	struct host *h;
 
 	if (unsettled(st->job) == 0) {
 		job_finish(st);
 		return;
 	}
-	if (st->ai >= st->naddrs) {
+	if (st->sessions >= (unsigned)cfg->smtp_client_session_limit) {
+		job_give_up(st);
+		return;
+	}
+	while (st->hi < st->nhosts && st->ai >= st->hosts[st->hi].naddrs) {
 		st->hi++;
-		job_next_host(st);
+		st->ai = 0;
+		st->host_tls_failed = false;
+	}
+	if (st->hi >= st->nhosts) {
+		job_give_up(st);
 		return;
 	}
-	if (addr_is_ours(st->job->r, &st->addrs[st->ai], port)) {
-		job_fail(st, "5.4.6", "mail for %s loops back to myself",
-		    st->job->dest);
-		return;
+	h = &st->hosts[st->hi];
+	if (st->tlsa_for != st->hi + 1) {
+		tlsa_clear(st);
+		st->tlsa_for = st->hi + 1;
+		/* A relay's name is ours, not an MX answer's: its secure
+		 * addresses are enough, and its TLSA is for its port. */
+		if ((st->relay != NULL || st->mx_secure) && h->secure) {
+			st->dns_id = dns_lookup_tlsa(st->job->r->dns,
+			    st->relay != NULL ? (unsigned)st->relay->port : 25,
+			    h->canonical, on_tlsa, st);
+			return;
+		}
 	}
-	job_connect(st, &st->addrs[st->ai], port);
+	job_connect(st, &h->addrs[st->ai], job_port(st));
 }
 
 /* ---- connection reuse ------------------------------------------------ */
@@ -545,15 +742,45 @@ idle_gone(evutil_socket_t fd, short what, void *arg)
 	idle_free(i);
 }
 
-/* Kept too long unused: QUIT; closed() then frees it. */
+/* Kept too long unused, or its place is needed: QUIT; closed() then
+ * frees it. */
+static void
+idle_close(struct idle *i)
+{
+	i->gone = true;
+	rconn_quit(i->conn);
+}
+
 static void
 idle_expire(evutil_socket_t fd, short what, void *arg)
 {
-	struct idle *i = arg;
-
 	(void)fd;
 	(void)what;
-	rconn_quit(i->conn);
+	idle_close(arg);
+}
+
+/* Kept connections not closing, to dest or (NULL) to anywhere. */
+static size_t
+idle_count(const struct remote *r, const char *dest)
+{
+	size_t n = 0;
+
+	for (const struct idle *i = r->idle; i != NULL; i = i->next)
+		n += !i->gone && (dest == NULL || strcmp(i->dest, dest) == 0);
+	return n;
+}
+
+/* Close the kept connection unused longest, for a new one's place. */
+static void
+idle_evict(struct remote *r)
+{
+	struct idle *last = NULL;
+
+	for (struct idle *i = r->idle; i != NULL; i = i->next)
+		if (!i->gone)
+			last = i;
+	if (last != NULL)
+		idle_close(last);
 }
 
 static void
@@ -599,7 +826,7 @@ idle_keep(struct remote_job_state *st)
 	i->conn = st->conn;
 	st->conn = NULL;
 	str_copy(i->dest, st->job->dest, sizeof(i->dest));
-	str_copy(i->host, st->hosts[st->hi], sizeof(i->host));
+	str_copy(i->host, st->hosts[st->hi].name, sizeof(i->host));
 	str_copy(i->peer, st->peer, sizeof(i->peer));
 	str_copy(i->ip, st->ip, sizeof(i->ip));
 	i->port = st->last_port;
@@ -652,10 +879,9 @@ settle_remote(struct remote_job_state *st, size_t i, const char *result,
 	verdict_set(v, result, job_str(st, status), "%s %s %d %s",
 	    st->peer, o->remote ? "said:" : "failed:", o->code, o->text ?
 	    o->text : "");
-	v->mx = job_str(st, st->hosts[st->hi]);
+	v->mx = job_str(st, st->hosts[st->hi].name);
 	v->ip = job_str(st, st->ip);
-	v->port = st->relay != NULL ? st->relay->port :
-	    st->job->r->cfg->remote_port;
+	v->port = job_port(st);
 	if (t->active) {
 		v->tls_version = job_str(st, t->version);
 		v->tls_cipher = job_str(st, t->cipher);
@@ -672,6 +898,30 @@ connection_level(const struct smtpc_outcome *o)
 	return o->stage <= SMTPC_STAGE_MAIL;
 }
 
+/* The connection failed for every recipient: why, with smtpc's status
+ * (4.7.5 for TLS, 4.7.4 without STARTTLS, ...). */
+static void
+note_conn_failure(struct remote_job_state *st, const struct smtpc_outcome *o)
+{
+	note_failure(st, job_str(st, o->status), "%s: %s", st->peer, o->text ?
+	    o->text : smtpc_stage_name(o->stage));
+	st->conn_noted = true;
+}
+
+/* A 452 after a recipient of the same transaction was accepted: too
+ * many recipients (RFC 5321 4.5.3.1.10), to send again at once. */
+static bool
+too_many(const struct remote_job_state *st, size_t idx,
+    const struct smtpc_outcome *o)
+{
+	if (!o->remote || o->code != 452 || o->stage != SMTPC_STAGE_RCPT)
+		return false;
+	for (size_t k = 0; k < idx; k++)
+		if (st->accepted[k])
+			return true;
+	return false;
+}
+
 static void
 on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
     const struct smtpc_outcome *o)
@@ -684,6 +934,11 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 		st->accepted[idx] = true;
 		return;
 	}
+	if (too_many(st, idx, o)) {
+		note_failure(st, job_str(st, o->status), "%s said: %d %s",
+		    st->peer, o->code, o->text ? o->text : "");
+		return;
+	}
 	/* A 5xx greeting or EHLO is the host's, not the recipient's:
 	 * another MX may take it (as Postfix's smtp_skip_5xx_greeting). */
 	if (o->verdict == SMTPC_PERM && o->stage > SMTPC_STAGE_AUTH) {
@@ -691,11 +946,26 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 		return;
 	}
 	if (connection_level(o)) {
-		note_failure(st, "4.4.2", "%s: %s", st->peer, o->text ?
-		    o->text : smtpc_stage_name(o->stage));
+		note_conn_failure(st, o);
 		return;
 	}
 	settle_remote(st, i, "deferred", o);
+}
+
+/* After a transaction that went through, the recipients it left open
+ * (too many for the server) go in the next one at once. */
+static bool
+job_continue(struct remote_job_state *st, const struct smtpc_message *m)
+{
+	bool progress = false;
+
+	for (size_t k = 0; k < m->nrcpts; k++)
+		progress |= st->accepted[k];
+	if (!progress || unsettled(st->job) == 0 ||
+	    !rconn_reusable(st->conn))
+		return false;
+	job_message(st);
+	return rconn_send(st->conn, &st->msg) == 0;
 }
 
 static void
@@ -713,10 +983,10 @@ on_msg_done(void *ctx, const struct smtpc_message *m,
 		    o->verdict == SMTPC_PERM ? "failed" : "deferred", o);
 	}
 	if (o->verdict != SMTPC_OK && connection_level(o))
-		note_failure(st, "4.4.2", "%s: %s", st->peer, o->text ?
-		    o->text : smtpc_stage_name(o->stage));
-	st->last_port = st->relay != NULL ? st->relay->port :
-	    st->job->r->cfg->remote_port;
+		note_conn_failure(st, o);
+	st->last_port = job_port(st);
+	if (o->verdict == SMTPC_OK && job_continue(st, m))
+		return;
 	if (o->verdict == SMTPC_OK && unsettled(st->job) == 0 &&
 	    st->job->r->cfg->smtp_client_reuse_time > 0 &&
 	    rconn_reusable(st->conn)) {
@@ -750,25 +1020,35 @@ on_conn_gone(evutil_socket_t fd, short what, void *arg)
 	job_next_addr(st);
 }
 
+/* Where the last connection went and how, for the recipients its end
+ * settles. */
 static void
-on_closed(void *ctx, const char *why)
+conn_note(struct remote_job_state *st)
 {
-	struct remote_job_state *st = ctx;
 	const struct rconn_tls *t = rconn_tls(st->conn);
 
-	st->last_mx = job_str(st, st->hosts[st->hi]);
+	st->last_mx = job_str(st, st->hosts[st->hi].name);
 	st->last_ip = job_str(st, st->ip);
-	st->last_port = st->relay != NULL ? st->relay->port :
-	    st->job->r->cfg->remote_port;
+	st->last_port = job_port(st);
 	st->last_dane = t->dane;
 	st->host_tls_failed |= t->failed;
+	st->sessions += rconn_greeted(st->conn);
 	if (t->active) {
 		st->last_tls_version = job_str(st, t->version);
 		st->last_tls_cipher = job_str(st, t->cipher);
 	}
+}
 
-	if (why != NULL && unsettled(st->job) > 0 && st->last[0] == '\0')
-		note_failure(st, "4.4.2", "%s: %s", st->peer, why);
+static void
+on_closed(void *ctx, const char *why)
+{
+	struct remote_job_state *st = ctx;
+
+	conn_note(st);
+	/* A failed handshake or certificate is a cryptographic failure. */
+	if (why != NULL && unsettled(st->job) > 0 && !st->conn_noted)
+		note_failure(st, rconn_tls(st->conn)->failed ? "4.7.5" :
+		    "4.4.2", "%s: %s", st->peer, why);
 	if (st->ev_free == NULL)
 		st->ev_free = event_new(st->job->r->base, -1, 0, on_conn_gone,
 		    st);
@@ -787,6 +1067,8 @@ job_finish(struct remote_job_state *st)
 		if (j->v[i].dnssec == NULL)
 			j->v[i].dnssec = st->dnssec;
 	j->ms = job_ms(st);
+	if (st->ev_deadline != NULL)
+		event_del(st->ev_deadline);
 	for (struct remote_job_state **pp = &r->jobs; *pp != NULL;
 	    pp = &(*pp)->next)
 		if (*pp == st) {
@@ -795,6 +1077,37 @@ job_finish(struct remote_job_state *st)
 			break;
 		}
 	r->record(r->arg, j);
+}
+
+/* Stop whatever the job is doing: no callback comes for it after. */
+static void
+job_halt(struct remote_job_state *st)
+{
+	if (st->dns_id != 0)
+		(void)dns_cancel(st->job->r->dns, st->dns_id);
+	st->dns_id = 0;
+	if (st->ev_free != NULL)
+		event_del(st->ev_free);
+	if (st->conn != NULL) {
+		conn_note(st);
+		rconn_free(&st->conn);
+	}
+}
+
+/* smtp_client_job_timeout: the open recipients are deferred. */
+static void
+job_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct remote_job_state *st = arg;
+
+	(void)fd;
+	(void)what;
+	job_halt(st);
+	log_msg(LOG_NOTICE, NULL, st->job->env.id, "event=delivery-timeout "
+	    "dest=%s peer=%s", st->job->dest, st->peer[0] ? st->peer : "-");
+	job_fail(st, "4.4.2", "delivery to %s took longer than %lld s%s%s",
+	    st->job->dest, (long long)st->job->r->cfg->smtp_client_job_timeout,
+	    st->last[0] ? "; last: " : "", st->last);
 }
 
 void
@@ -811,8 +1124,9 @@ remote_job_free(struct remote_job **jp)
 	rconn_free(&st->conn);
 	if (st->ev_free != NULL)
 		event_free(st->ev_free);
-	for (size_t i = 0; i < st->nhosts; i++)
-		free(st->hosts[i]);
+	if (st->ev_deadline != NULL)
+		event_free(st->ev_deadline);
+	hosts_clear(st, 0);
 	tlsa_clear(st);
 	for (size_t i = 0; i < st->nstrs; i++)
 		free(st->strs[i]);
@@ -820,13 +1134,13 @@ remote_job_free(struct remote_job **jp)
 	free(st->srcpts);
 	free(st->map);
 	free(st->accepted);
+	free(st->body.win);
 	free(st);
 	for (size_t i = 0; i < j->n; i++)
 		queue_due_clear(&j->rcpts[i]);
 	free(j->rcpts);
 	free(j->v);
 	queue_envelope_clear(&j->env);
-	buf_release(&j->body);
 	free(j);
 	*jp = NULL;
 }
@@ -862,11 +1176,23 @@ jobs_for(const struct remote *r, const char *dest)
 	return n;
 }
 
+/*
+ * Connections kept for reuse count in both limits. A kept one to dest
+ * is reused (no new connection); one kept elsewhere gives its place up
+ * (remote_start() closes it).
+ */
 bool
 remote_can_start(const struct remote *r, const char *dest)
 {
-	return r->njobs < (size_t)r->cfg->smtp_client_max_connections &&
-	    jobs_for(r, dest) < (size_t)r->cfg->smtp_client_max_per_destination;
+	size_t kept = idle_count(r, NULL), kept_dest = idle_count(r, dest);
+
+	if (kept_dest > 0)
+		return true;
+	if (jobs_for(r, dest) >=
+	    (size_t)r->cfg->smtp_client_max_per_destination)
+		return false;
+	return r->njobs + kept < (size_t)r->cfg->smtp_client_max_connections ||
+	    (kept > 0 && r->njobs < (size_t)r->cfg->smtp_client_max_connections);
 }
 
 size_t
@@ -875,16 +1201,20 @@ remote_active(const struct remote *r)
 	return r->njobs;
 }
 
+/* The envelope, and where the body is (it is read in pieces). */
 static int
-job_read(struct remote_job *j, struct db *queue, const char *message_id)
+job_read(struct remote_job_state *st, struct db *queue,
+    const char *message_id)
 {
+	struct remote_job *j = st->job;
 	const char *e;
 
-	buf_init(&j->body, 0);
 	if (db_queue_envelope_get(queue, message_id, &j->env, &e) != QUEUE_OK ||
-	    j->env.held || db_queue_body_read(queue, message_id, &j->body,
-	    &e) != QUEUE_OK)
+	    j->env.held || db_queue_body_locate(queue, message_id,
+	    &st->body.row, &st->body.size, &e) != QUEUE_OK)
 		return -1;
+	st->body.db = queue;
+	st->body.qid = j->env.id;
 	return 0;
 }
 
@@ -895,28 +1225,30 @@ job_start_relay(struct remote_job_state *st, const char *name)
 	struct remote *r = st->job->r;
 	const struct relay *rl = relay_list_find(&r->cfg->relay, name);
 	struct dns_addr a;
+	struct host *h;
 
 	if (rl == NULL) {
 		job_fail(st, "4.3.5", "no relay named %s in sluice.conf", name);
 		return;
 	}
 	st->relay = rl;
-	st->cred = &r->creds[rl - r->cfg->relay.v];
-	st->hosts[st->nhosts++] = xstrdup(rl->host);
+	st->cred = &r->creds->v[rl - r->cfg->relay.v];
+	host_add(st, rl->host, 0);
 	st->dnssec = "insecure";
 	memset(&a, 0, sizeof(a));
 	if (inet_pton(AF_INET6, rl->host, &a.u.v6) == 1)
 		a.family = AF_INET6;
 	else if (inet_pton(AF_INET, rl->host, &a.u.v4) == 1)
 		a.family = AF_INET;
-	if (a.family == 0) {
-		job_next_host(st);
-		return;
+	if (a.family != 0) {
+		h = &st->hosts[0];
+		str_copy(a.text, rl->host, sizeof(a.text));
+		h->addrs = xmalloc(sizeof(*h->addrs));
+		h->addrs[0] = a;
+		h->naddrs = 1;
+		h->resolved = true;
 	}
-	str_copy(a.text, rl->host, sizeof(a.text));
-	st->addrs[0] = a;
-	st->naddrs = 1;
-	job_next_addr(st);
+	job_resolve_next(st);
 }
 
 /* From the start: the relay's host, or the domain's MX. */
@@ -926,9 +1258,9 @@ job_resolve(struct remote_job_state *st)
 	struct remote *r = st->job->r;
 	const char *dest = st->job->dest;
 
-	for (size_t i = 0; i < st->nhosts; i++)
-		free(st->hosts[i]);
-	st->nhosts = st->hi = st->naddrs = st->ai = 0;
+	hosts_clear(st, 0);
+	tlsa_clear(st);
+	st->ri = st->hi = st->ai = st->tlsa_for = 0;
 	if (strncmp(dest, "relay:", 6) == 0)
 		job_start_relay(st, dest + 6);
 	else
@@ -948,7 +1280,7 @@ job_reuse(struct remote_job_state *st)
 		return -1;
 	st->conn = i->conn;
 	i->conn = NULL;
-	st->hosts[st->nhosts++] = xstrdup(i->host);
+	host_add(st, i->host, 0);
 	str_copy(st->peer, i->peer, sizeof(st->peer));
 	str_copy(st->ip, i->ip, sizeof(st->ip));
 	st->dnssec = i->dnssec;
@@ -958,7 +1290,7 @@ job_reuse(struct remote_job_state *st)
 	idle_free(i);
 	rconn_set_callbacks(st->conn, &cb);
 	job_message(st);
-	st->msg.body_read = body_read;
+	st->conn_noted = false;
 	if (rconn_send(st->conn, &st->msg) == -1) {
 		rconn_free(&st->conn);
 		st->reused = false;
@@ -969,23 +1301,28 @@ job_reuse(struct remote_job_state *st)
 	return 0;
 }
 
+static void
+job_free_unstarted(struct remote_job *j)
+{
+	queue_envelope_clear(&j->env);
+	free(j->st);
+	free(j);
+}
+
 int
 remote_start(struct remote *r, const char *message_id, const char *dest,
     struct queue_due *rcpts, size_t n, time_t now)
 {
 	struct remote_job *j = xcalloc(1, sizeof(*j));
 	struct remote_job_state *st = xcalloc(1, sizeof(*st));
+	struct timeval tv = { (time_t)r->cfg->smtp_client_job_timeout, 0 };
 
 	(void)now;
 	j->r = r;
 	j->st = st;
 	st->job = j;
-	if (job_read(j, r->queue, message_id) == -1) {
-		free(st);
-		j->st = NULL;
-		queue_envelope_clear(&j->env);
-		buf_release(&j->body);
-		free(j);
+	if (job_read(st, r->queue, message_id) == -1) {
+		job_free_unstarted(j);
 		return -1;
 	}
 	j->rcpts = xcalloc(n, sizeof(*j->rcpts));
@@ -998,13 +1335,51 @@ remote_start(struct remote *r, const char *message_id, const char *dest,
 	st->accepted = xcalloc(n, sizeof(*st->accepted));
 	str_copy(j->dest, dest, sizeof(j->dest));
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	st->ev_deadline = evtimer_new(r->base, job_deadline, st);
+	evtimer_add(st->ev_deadline, &tv);
 	st->next = r->jobs;
 	r->jobs = st;
 	r->njobs++;
 	if (job_reuse(st) == 0)
 		return 0;
+	if (r->njobs + idle_count(r, NULL) >
+	    (size_t)r->cfg->smtp_client_max_connections)
+		idle_evict(r);
 	job_resolve(st);
 	return 0;
+}
+
+/*
+ * Stopping: every job ends now. The recipients already settled go to
+ * the owner to be recorded (a delivered one is never sent twice); the
+ * others stay due in queue.db for the next start.
+ */
+void
+remote_stop(struct remote *r)
+{
+	while (r->jobs != NULL) {
+		struct remote_job_state *st = r->jobs;
+		struct remote_job *j = st->job;
+		size_t k = 0;
+
+		job_halt(st);
+		for (size_t i = 0; i < j->n; i++) {
+			if (!settled(j, i)) {
+				queue_due_clear(&j->rcpts[i]);
+				continue;
+			}
+			j->rcpts[k] = j->rcpts[i];
+			j->v[k++] = j->v[i];
+		}
+		j->n = k;
+		job_finish(st);
+	}
+	while (r->idle != NULL) {
+		struct idle *i = r->idle;
+
+		r->idle = i->next;
+		idle_free(i);
+	}
 }
 
 /* ---- the transport ----------------------------------------------------- */
@@ -1038,6 +1413,36 @@ cred_load(const struct relay *rl, struct cred *c)
 	c->pass = xstrndup(nl + 1, strcspn(nl + 1, "\r\n"));
 	mem_wipe(b.data, b.len);
 	buf_release(&b);
+}
+
+struct remote_creds *
+remote_creds_load(const struct config *cfg)
+{
+	struct remote_creds *c = xcalloc(1, sizeof(*c));
+
+	c->n = cfg->relay.n;
+	c->v = xcalloc(c->n + 1, sizeof(*c->v));
+	for (size_t i = 0; i < c->n; i++)
+		cred_load(&cfg->relay.v[i], &c->v[i]);
+	return c;
+}
+
+void
+remote_creds_free(struct remote_creds **cp)
+{
+	struct remote_creds *c = *cp;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].pass != NULL)
+			mem_wipe(c->v[i].pass, strlen(c->v[i].pass));
+		free(c->v[i].user);
+		free(c->v[i].pass);
+	}
+	free(c->v);
+	free(c);
+	*cp = NULL;
 }
 
 static void
@@ -1081,7 +1486,8 @@ remote_dns(struct event_base *base, const struct config *cfg,
 
 struct remote *
 remote_new(struct event_base *base, const struct config *cfg,
-    remote_record_fn *record, void *arg, const char **error_r)
+    struct remote_creds *creds, remote_record_fn *record, void *arg,
+    const char **error_r)
 {
 	struct remote *r = xcalloc(1, sizeof(*r));
 	char *path;
@@ -1089,6 +1495,7 @@ remote_new(struct event_base *base, const struct config *cfg,
 
 	r->base = base;
 	r->cfg = cfg;
+	r->creds = creds != NULL ? creds : remote_creds_load(cfg);
 	r->record = record;
 	r->arg = arg;
 	path = xasprintf("%s/queue.db", cfg->state_dir);
@@ -1101,9 +1508,6 @@ remote_new(struct event_base *base, const struct config *cfg,
 		remote_free(&r);
 		return NULL;
 	}
-	r->creds = xcalloc(cfg->relay.n + 1, sizeof(*r->creds));
-	for (size_t i = 0; i < cfg->relay.n; i++)
-		cred_load(&cfg->relay.v[i], &r->creds[i]);
 	ours_load(r);
 	return r;
 }
@@ -1131,13 +1535,7 @@ remote_free(struct remote **rp)
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
 	db_close(&r->queue);
-	for (size_t i = 0; r->creds != NULL && i < r->cfg->relay.n; i++) {
-		if (r->creds[i].pass != NULL)
-			mem_wipe(r->creds[i].pass, strlen(r->creds[i].pass));
-		free(r->creds[i].user);
-		free(r->creds[i].pass);
-	}
-	free(r->creds);
+	remote_creds_free(&r->creds);
 	free(r->ours);
 	free(r);
 	*rp = NULL;

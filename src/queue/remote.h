@@ -12,10 +12,21 @@
  * mandatory for it. An MX address that is one of our own listeners is a
  * loop: 5.4.6.
  *
+ * Every MX host is looked up before the first connection (as Postfix
+ * does): an MX host that is one of our own addresses leaves only the
+ * hosts preferred to it (we are a backup MX), or, when it is the most
+ * preferred, bounces the mail as a loop (5.4.6). At most
+ * smtp_client_address_limit addresses are tried, and at most
+ * smtp_client_session_limit sessions that got past EHLO; the whole
+ * attempt ends after smtp_client_job_timeout.
+ *
  * Connections (rconn.h) try each address in turn while the failure is
  * the connection's (refused, timeout, banner, EHLO, TLS, MAIL); a
  * recipient's own 4xx defers it, 5xx bounces it, and the message's end
- * of data decides for the recipients the server accepted. The verdicts
+ * of data decides for the recipients the server accepted. At most
+ * smtp_client_rcpt_limit recipients go in a transaction; those a
+ * server refused with 452 as too many go in the next one at once. The
+ * body is read from queue.db in pieces as the connection takes it. The verdicts
  * then go to the owner (remote_record_fn), which records them in
  * queue.db off the loop and calls remote_job_free() when done.
  */
@@ -38,7 +49,6 @@ struct remote;
 struct remote_job {
 	struct remote		*r;
 	struct queue_envelope	 env;
-	struct buf		 body;
 	struct queue_due	*rcpts;
 	size_t			 n;
 	struct verdict		*v;
@@ -52,8 +62,18 @@ struct remote_job {
  * calls remote_job_free() later. */
 typedef void remote_record_fn(void *arg, struct remote_job *job);
 
+/*
+ * The relays' credentials (relay auth=FILE), read while the process is
+ * still root, so that the files may be root's alone (mode 0600).
+ */
+struct remote_creds;
+struct remote_creds *remote_creds_load(const struct config *cfg);
+void	 remote_creds_free(struct remote_creds **cp);
+
+/* creds: taken over (NULL: read them now, as whoever runs this). */
 struct remote *remote_new(struct event_base *base, const struct config *cfg,
-	    remote_record_fn *record, void *arg, const char **error_r);
+	    struct remote_creds *creds, remote_record_fn *record, void *arg,
+	    const char **error_r);
 void	 remote_free(struct remote **rp);
 
 /* The destination of a recipient: "relay:NAME" or its domain. */
@@ -68,6 +88,9 @@ bool	 remote_can_start(const struct remote *r, const char *dest);
  */
 int	 remote_start(struct remote *r, const char *message_id,
 	    const char *dest, struct queue_due *rcpts, size_t n, time_t now);
+/* Stopping: every job ends now; the recipients already settled are
+ * handed to the owner, the others stay due. Kept connections close. */
+void	 remote_stop(struct remote *r);
 /* Jobs under way (not yet handed to the owner). */
 size_t	 remote_active(const struct remote *r);
 void	 remote_job_free(struct remote_job **jp);

@@ -119,6 +119,7 @@ record_notices(struct db *queue, const struct config *cfg,
 	struct dsn_rcpt *dr = xcalloc(n + 1, sizeof(*dr));
 	bool delay = delay_due(cfg, env, now), delayed = false;
 	struct queue_msg *m = NULL;
+	struct buf stored = BUF_INIT;
 	size_t k = 0;
 	int rc = 0;
 
@@ -137,7 +138,14 @@ record_notices(struct db *queue, const struct config *cfg,
 		    .last_attempt = now, .retry_until = deferred ?
 		    (time_t)(env->arrived + cfg->queue_lifetime) : 0 };
 	}
-	if (k > 0 && (rc = notice_make(cfg, qid, env, body->data,
+	if (k > 0 && body == NULL) {
+		buf_init(&stored, 0);
+		if (db_queue_body_read(queue, env->id, &stored, error_r) !=
+		    QUEUE_OK)
+			rc = -1;
+		body = &stored;
+	}
+	if (k > 0 && rc == 0 && (rc = notice_make(cfg, qid, env, body->data,
 	    body->len, dr, k, now, &m, error_r)) == 0 && m != NULL) {
 		if ((rc = db_queue_insert(queue, m, error_r)) == QUEUE_OK)
 			(*count)++;
@@ -146,6 +154,7 @@ record_notices(struct db *queue, const struct config *cfg,
 		queue_msg_free(&m);
 	}
 	free(dr);
+	buf_release(&stored);
 	if (rc == 0 && delay && delayed &&
 	    db_queue_delay_notified(queue, env->id, error_r) != QUEUE_OK)
 		rc = -1;

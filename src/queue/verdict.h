@@ -66,7 +66,8 @@ void	 verdicts_expire(const struct config *cfg,
 /*
  * Record v[i] for rcpts[i] (all of env's message), and queue the notices
  * due, in the caller's transaction on queue. *notices counts those
- * queued. Returns 0, or -1 with *error_r (the caller rolls back).
+ * queued. body: the stored message, or NULL to read it from queue when
+ * a notice needs it. Returns 0, or -1 with *error_r (the caller rolls back).
  */
 int	 verdicts_record(struct db *queue, const struct config *cfg,
 	    struct qid_gen *qid, const struct queue_envelope *env,

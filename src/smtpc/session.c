@@ -252,6 +252,7 @@ smtpc_enter_state(struct smtpc_session *s, enum smtpc_state st)
 		log_msg(LOG_DEBUG, s->sid, smtpc_qid(s), "event=state "
 		    "from=%s to=%s", state_names[s->state], state_names[st]);
 	s->state = st;
+	s->progress++;
 	switch (st) {
 	case SMTPC_STATE_EHLO:
 		smtpc_send(s, NULL, "EHLO %s", s->helo);
@@ -524,6 +525,7 @@ static void
 reply_hello(struct smtpc_session *s, const struct smtpc_reply *r)
 {
 	if (r->code / 100 == 2) {
+		s->flags |= SMTPC_F_GREETED;
 		if (s->state == SMTPC_STATE_EHLO) {
 			smtpc_caps_parse(r, &s->caps);
 			s->flags |= SMTPC_F_EHLO;
@@ -738,6 +740,7 @@ smtpc_session_input(struct smtpc_session *s, const char *data, size_t len)
 		if (st == SMTPC_PARSE_MORE)
 			break;
 		s->input_left = len - used;
+		s->progress++;
 		smtpc_dispatch(s, &s->parser.reply);
 	}
 	smtpc_flush(s);
@@ -926,6 +929,18 @@ unsigned
 smtpc_session_messages(const struct smtpc_session *s)
 {
 	return s->messages;
+}
+
+bool
+smtpc_session_greeted(const struct smtpc_session *s)
+{
+	return (s->flags & SMTPC_F_GREETED) != 0;
+}
+
+unsigned
+smtpc_session_progress(const struct smtpc_session *s)
+{
+	return s->progress;
 }
 
 const char *

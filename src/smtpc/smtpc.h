@@ -11,7 +11,9 @@
  * the handshake with io->starttls() and learns the result through
  * smtpc_session_tls_done(). Timers are the glue's too; the session says
  * how long its current stage may wait (smtpc_session_timeout_secs(), RFC
- * 5321 4.5.3.2 defaults) and is told when it has waited too long.
+ * 5321 4.5.3.2 defaults), counted from its last progress
+ * (smtpc_session_progress(): a reply, not a byte), and is told when it
+ * has waited too long.
  *
  * Messages: smtpc_session_next_message() gives the session one message
  * (possibly before the banner has arrived; it is sent once the session
@@ -270,6 +272,14 @@ const struct smtpc_outcome *smtpc_session_error(
 const struct smtpc_caps *smtpc_session_caps(const struct smtpc_session *s);
 const struct smtpc_tls_info *smtpc_session_tls(
 	    const struct smtpc_session *s);
+/* Did the server accept EHLO or HELO (the initial handshake)? */
+bool	 smtpc_session_greeted(const struct smtpc_session *s);
+/*
+ * Changes with every complete reply, state change and body chunk sent:
+ * a deadline the glue re-arms only when it changes cannot be stretched
+ * by a server trickling a reply in byte by byte.
+ */
+unsigned smtpc_session_progress(const struct smtpc_session *s);
 /* Messages finished on this connection, delivered or not. */
 unsigned smtpc_session_messages(const struct smtpc_session *s);
 const char *smtpc_session_state_name(const struct smtpc_session *s);

@@ -40,6 +40,7 @@ enum smtpc_state {
 #define SMTPC_F_FAILED		0x10u	/* the host failed: no reuse */
 #define SMTPC_F_USED		0x20u	/* a transaction ran: RSET first */
 #define SMTPC_F_TLS_REFUSED	0x40u	/* STARTTLS refused (policy may) */
+#define SMTPC_F_GREETED		0x80u	/* EHLO or HELO accepted */
 
 /* A recipient's progress in its transaction. */
 #define SMTPC_R_DONE		0x01u	/* rcpt_done() called */
@@ -93,6 +94,7 @@ struct smtpc_session {
 	struct smtpc_outcome	 error;
 	char			 error_text[SMTPC_TEXT_MAX + 4];
 	unsigned		 messages;
+	unsigned		 progress;	/* see smtpc_session_progress */
 	unsigned		 in_callback;	/* inside rcpt_done() */
 	char			*rbuf;		/* SMTPC_BODY_READ octets */
 };

@@ -632,6 +632,7 @@ smtpc_body_pump(struct smtpc_session *s)
 		}
 		t->off += (uint64_t)n;
 		burst += (size_t)n;
+		s->progress++;
 		body_stuff(t, &s->out, s->rbuf, (size_t)n);
 		smtpc_flush(s);
 	}

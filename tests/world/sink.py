@@ -51,6 +51,15 @@ a string or None (None: the normal reply):
   drop_after_reply  True: send that command's reply first, then close
   drop_times      drop only the first N times (across connections)
   delays          {verb or "DATA_END": seconds} to wait before replying
+  trickle         {verb, "GREETING" or "DATA_END": seconds}: send that
+                  reply (every reply to the verb: AUTH's 334 challenges
+                  too) one byte at a time, this many seconds between
+                  bytes (after any delay), for testing that a client's
+                  per-stage deadline is absolute and not re-armed by each
+                  byte. Bounded: it stops when the client closes or the
+                  sink stops (then the session ends, "trickle cut"), and
+                  each byte's write waits at most idle_timeout.
+                  Connection.trickles records each one.
 
 A reply with code 421 always closes the connection after being sent.
 
@@ -111,7 +120,8 @@ STARTTLS_MODES = ("offer", "require", "none", "refuse", "broken",
 
 BEHAVIOUR_KEYS = ("greeting", "greeting_delay", "ehlo", "helo", "mail",
     "rcpt", "data_command", "data", "fail_first", "fail_reply", "fail_at",
-    "max_rcpts", "drop_after", "drop_after_reply", "drop_times", "delays")
+    "max_rcpts", "drop_after", "drop_after_reply", "drop_times", "delays",
+    "trickle")
 
 FAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
 
@@ -204,12 +214,12 @@ def _check_behaviour(b):
 			val = _verb_name(val) if val is not None else None
 		elif key == "drop_after_reply":
 			val = bool(val)
-		elif key == "delays":
+		elif key in ("delays", "trickle"):
 			d = {}
 			for k, v in (val or {}).items():
 				v = float(v)
 				if v < 0 or v > 600:
-					raise SinkError("delay for %s out of range" % k)
+					raise SinkError("%s for %s out of range" % (key, k))
 				d[_verb_name(k)] = v
 			val = d
 		out[key] = val
@@ -353,12 +363,37 @@ class Transaction:
 		    self.data_reply)
 
 
+class Trickle:
+	"""A reply sent one byte at a time (behaviour "trickle"): verb, pause
+	(seconds between bytes), total (bytes in the reply), sent (bytes
+	written so far), started and ended (time.monotonic(); ended None
+	while it runs), cut (True when the client closed, or the sink
+	stopped, before the last byte)."""
+
+	__slots__ = ("verb", "pause", "total", "sent", "started", "ended",
+	    "cut")
+
+	def __init__(self, verb, pause, total):
+		self.verb = verb
+		self.pause = pause
+		self.total = total
+		self.sent = 0
+		self.started = time.monotonic()
+		self.ended = None
+		self.cut = False
+
+	def __repr__(self):
+		return "Trickle(%s %d/%d bytes every %gs%s)" % (self.verb,
+		    self.sent, self.total, self.pause, ", cut" if self.cut else "")
+
+
 class Connection:
 	"""One client connection: number, peer, started, helo, esmtp, tls
 	(TLSInfo once active), tls_error, starttls_leftover (bytes the client
 	pipelined after STARTTLS, discarded), auth_attempts (list of (mech,
 	user, ok)), auth_user, transcript (list of ("C"|"S"|"*", text)),
-	closed (reason, None while open)."""
+	trickles (list of Trickle, one per reply sent by "trickle"), closed
+	(reason, None while open)."""
 
 	def __init__(self, number, peer):
 		self.number = number
@@ -372,6 +407,7 @@ class Connection:
 		self.auth_attempts = []
 		self.auth_user = None
 		self.transcript = []
+		self.trickles = []
 		self.closed = None
 
 	def __repr__(self):
@@ -887,11 +923,53 @@ class _Session:
 		if delay:
 			await asyncio.sleep(delay)
 		self.log("S", data.decode("utf-8", "replace").rstrip("\r\n"))
-		self.writer.write(data)
-		await self._wait(self.writer.drain())
+		pause = (self.sink._b("trickle") or {}).get(self.verb)
+		if pause is not None:
+			await self._trickle(data, pause)
+		else:
+			self.writer.write(data)
+			await self._wait(self.writer.drain())
 		if code == "421":
 			raise _Closed("421 sent")
 		return code
+
+	def _client_gone(self):
+		"""The client closed (EOF or a broken connection)."""
+		r = self.reader
+		return self.writer.is_closing() or r.exception() is not None or \
+		    getattr(r, "_eof", False) or r.at_eof()
+
+	async def _trickle(self, data, pause):
+		"""Write data a byte at a time, pause seconds apart, until the
+		client goes (then end the session)."""
+		tr = Trickle(self.verb, pause, len(data))
+		self.conn.trickles.append(tr)
+		try:
+			for i in range(len(data)):
+				if i > 0:
+					# In slices, so that a client that closes is seen
+					# within 50ms whatever the pause.
+					until = time.monotonic() + pause
+					for _ in range(int(pause / 0.05) + 2):
+						left = until - time.monotonic()
+						if left <= 0 or self._client_gone():
+							break
+						await asyncio.sleep(min(left, 0.05))
+				if self._client_gone():
+					break
+				self.writer.write(data[i:i + 1])
+				try:
+					await self._wait(self.writer.drain())
+				except (ConnectionError, OSError):
+					break
+				tr.sent = i + 1
+		finally:
+			tr.ended = time.monotonic()
+			tr.cut = tr.sent < tr.total
+		if tr.cut:
+			self.log("*", "trickle of the %s reply cut after %d of %d "
+			    "bytes" % (tr.verb, tr.sent, tr.total))
+			raise _Closed("trickle cut: client gone")
 
 	async def answer(self, override, normal):
 		"""Reply with override if any, else with the normal reply."""

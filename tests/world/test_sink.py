@@ -416,10 +416,127 @@ def test_implicit_tls_and_stop(cert, key):
 		raise Failure("still listening after stop()")
 
 
+def read_timed(sock, want, limit):
+	"""Read until want bytes came or limit seconds passed: (data, the
+	time.monotonic() of each recv that returned data)."""
+	data, times = b"", []
+	deadline = time.monotonic() + limit
+	while len(data) < want and time.monotonic() < deadline:
+		sock.settimeout(max(0.05, deadline - time.monotonic()))
+		try:
+			chunk = sock.recv(want - len(data))
+		except socket.timeout:
+			break
+		if not chunk:
+			break
+		data += chunk
+		times.append(time.monotonic())
+	return data, times
+
+
+def wait_closed(s, n):
+	for _ in range(200):
+		conns = s.sessions()
+		if len(conns) >= n and conns[n - 1].closed is not None:
+			return conns[n - 1]
+		time.sleep(0.05)
+	raise Failure("connection %d not closed: %r" % (n, s.sessions()))
+
+
+def test_trickle(cert, key):
+	for bad in ({"EHLO": -1}, {"EHLO": 601}, {"EHLO": "x"}):
+		try:
+			Sink(host=HOST, port=0, behaviour={"trickle": bad})
+		except (SinkError, ValueError):
+			continue
+		raise Failure("trickle %r accepted" % bad)
+	greeting = ("220 %s ESMTP Sink\r\n" % NAME).encode()
+	# Whole replies, a byte at a time, the pause between bytes.
+	with Sink(host=HOST, port=0, name=NAME,
+	    behaviour={"trickle": {"GREETING": 0.02, "NOOP": 0.02}}) as s:
+		r = Raw(s)
+		try:
+			t0 = time.monotonic()
+			data, times = read_timed(r.sock, len(greeting), TIMEOUT)
+			check(data == greeting, "greeting %r" % data)
+			check(times[-1] - t0 >= 0.02 * (len(greeting) - 1) * 0.9,
+			    "greeting took %.2fs" % (times[-1] - t0))
+			check(len(times) >= len(greeting) // 2, "greeting came in "
+			    "%d reads" % len(times))
+			r.send(b"EHLO raw.test\r\n")
+			check(r.reply()[0] == 250, "EHLO not trickled")
+			r.send(b"NOOP\r\n")
+			want = b"250 2.0.0 Ok\r\n"
+			data, times = read_timed(r.sock, len(want), TIMEOUT)
+			check(data == want and len(times) > 1, "NOOP %r in %d reads"
+			    % (data, len(times)))
+			r.send(b"QUIT\r\n")
+			check(r.reply()[0] == 221, "QUIT")
+		finally:
+			r.close()
+		conn = wait_closed(s, 1)
+		tr = conn.trickles
+		check([(x.verb, x.sent, x.total, x.cut) for x in tr] ==
+		    [("GREETING", len(greeting), len(greeting), False),
+		    ("NOOP", len(want), len(want), False)], "trickles %r" % tr)
+		check(conn.closed == "quit", "closed %r" % conn.closed)
+	# The end of DATA, with smtplib: the message is taken.
+	with Sink(host=HOST, port=0, name=NAME,
+	    behaviour={"trickle": {".": 0.005}}) as s:
+		with client(s) as c:
+			c.sendmail("a@x.test", ["good@x.test"], BODY)
+		m = s.wait_messages(1, TIMEOUT)[0]
+		check(m.data == BODY, "data")
+		conn = wait_closed(s, 1)
+		check([(x.verb, x.cut) for x in conn.trickles] ==
+		    [("DATA_END", False)] and conn.trickles[0].sent > 20,
+		    "DATA_END trickle %r" % conn.trickles)
+	# A client that gives up mid-reply: the trickle stops at once.
+	with Sink(host=HOST, port=0, name=NAME,
+	    behaviour={"trickle": {"GREETING": 0.3}}) as s:
+		r = Raw(s)
+		try:
+			data, _ = read_timed(r.sock, 3, TIMEOUT)
+			check(data == greeting[:3], "first bytes %r" % data)
+		finally:
+			r.close()
+		closed_at = time.monotonic()
+		conn = wait_closed(s, 1)
+		tr = conn.trickles[0]
+		check(tr.cut and 3 <= tr.sent < len(greeting), "cut %r" % tr)
+		check(tr.ended - closed_at < 1.0, "trickle went on %.2fs after "
+		    "the client closed" % (tr.ended - closed_at))
+		check(conn.closed.startswith("trickle cut"), "closed %r" %
+		    conn.closed)
+		check(any("trickle of the GREETING reply cut" in x for _, x in
+		    conn.transcript), "transcript %r" % conn.transcript)
+	# stop() while a slow trickle runs: prompt, the trickle cut.
+	s = Sink(host=HOST, port=0, name=NAME, tls_cert=cert, tls_key=key,
+	    implicit_tls=True, behaviour={"trickle": {"GREETING": 5}})
+	s.start()
+	ctx = ssl.create_default_context(cafile=cert)
+	tls = None
+	try:
+		tls = ctx.wrap_socket(socket.create_connection((HOST, s.port),
+		    timeout=TIMEOUT), server_hostname=NAME)
+		data, _ = read_timed(tls, 1, TIMEOUT)
+		check(data == b"2", "first byte over TLS %r" % data)
+	finally:
+		t0 = time.monotonic()
+		s.stop()
+		took = time.monotonic() - t0
+		if tls is not None:
+			tls.close()
+	check(took < 3, "stop took %.1fs during a trickle" % took)
+	tr = s.sessions()[0].trickles[0]
+	check(tr.cut and tr.sent == 1 and tr.ended is not None,
+	    "trickle at stop %r" % tr)
+
+
 TESTS = [test_refusals, test_plain, test_starttls, test_auth,
     test_rcpt_overrides, test_fail_then_accept, test_broken_starttls,
     test_raw_bdat_pipelining, test_greeting_and_drop,
-    test_implicit_tls_and_stop]
+    test_implicit_tls_and_stop, test_trickle]
 
 
 def main():

@@ -380,6 +380,12 @@ rconn_quit(struct rconn *c)
 }
 
 bool
+rconn_connected(const struct rconn *c)
+{
+	return c->connected;
+}
+
+bool
 rconn_greeted(const struct rconn *c)
 {
 	return smtpc_session_greeted(c->s);

@@ -73,6 +73,8 @@ int	 rconn_send(struct rconn *c, const struct smtpc_message *m);
 /* QUIT when idle; closed() follows. */
 void	 rconn_quit(struct rconn *c);
 bool	 rconn_reusable(const struct rconn *c);
+/* Did the TCP connection (and implicit TLS's handshake) succeed? */
+bool	 rconn_connected(const struct rconn *c);
 /* Did the session get past EHLO/HELO (a session, for the limits)? */
 bool	 rconn_greeted(const struct rconn *c);
 /* Did the server offer DSN (RFC 3461) in its EHLO reply? */

@@ -119,6 +119,7 @@ struct remote_job_state {
 	struct smtpc_rcpt	*srcpts;
 	size_t			*map;		/* msg rcpt -> job rcpt */
 	bool			*accepted;	/* by RCPT, pending DATA */
+	bool			*toomany;	/* 452 to RCPT: again at once */
 	char			 peer[300];
 	char			 ip[DNS_ADDR_TEXT_MAX];
 	char			 last[512];	/* the last failure */
@@ -579,6 +580,7 @@ job_message(struct remote_job_state *st)
 		    j->rcpts[i].notify, j->rcpts[i].orcpt };
 		st->map[k] = i;
 		st->accepted[k] = false;
+		st->toomany[k] = false;
 		k++;
 	}
 	st->msg = (struct smtpc_message){ .qid = j->env.id,
@@ -908,18 +910,11 @@ note_conn_failure(struct remote_job_state *st, const struct smtpc_outcome *o)
 	st->conn_noted = true;
 }
 
-/* A 452 after a recipient of the same transaction was accepted: too
- * many recipients (RFC 5321 4.5.3.1.10), to send again at once. */
+/* A 452 to RCPT: maybe too many recipients (RFC 5321 4.5.3.1.10). */
 static bool
-too_many(const struct remote_job_state *st, size_t idx,
-    const struct smtpc_outcome *o)
+too_many(const struct smtpc_outcome *o)
 {
-	if (!o->remote || o->code != 452 || o->stage != SMTPC_STAGE_RCPT)
-		return false;
-	for (size_t k = 0; k < idx; k++)
-		if (st->accepted[k])
-			return true;
-	return false;
+	return o->remote && o->code == 452 && o->stage == SMTPC_STAGE_RCPT;
 }
 
 static void
@@ -934,11 +929,7 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 		st->accepted[idx] = true;
 		return;
 	}
-	if (too_many(st, idx, o)) {
-		note_failure(st, job_str(st, o->status), "%s said: %d %s",
-		    st->peer, o->code, o->text ? o->text : "");
-		return;
-	}
+	st->toomany[idx] = too_many(o);
 	/* A 5xx greeting or EHLO is the host's, not the recipient's:
 	 * another MX may take it (as Postfix's smtp_skip_5xx_greeting). */
 	if (o->verdict == SMTPC_PERM && o->stage > SMTPC_STAGE_AUTH) {
@@ -952,18 +943,24 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 	settle_remote(st, i, "deferred", o);
 }
 
-/* After a transaction that went through, the recipients it left open
- * (too many for the server) go in the next one at once. */
+/*
+ * After a transaction that went through, the recipients the server
+ * refused with 452 (too many for it) go in the next one at once, on the
+ * same connection; they stay deferred with that reply if they cannot.
+ * Each round delivers some: it ends.
+ */
 static bool
 job_continue(struct remote_job_state *st, const struct smtpc_message *m)
 {
-	bool progress = false;
+	size_t again = 0;
 
 	for (size_t k = 0; k < m->nrcpts; k++)
-		progress |= st->accepted[k];
-	if (!progress || unsettled(st->job) == 0 ||
-	    !rconn_reusable(st->conn))
+		again += st->toomany[k];
+	if (again == 0 || !rconn_reusable(st->conn))
 		return false;
+	for (size_t k = 0; k < m->nrcpts; k++)
+		if (st->toomany[k])
+			memset(&st->job->v[st->map[k]], 0, sizeof(struct verdict));
 	job_message(st);
 	return rconn_send(st->conn, &st->msg) == 0;
 }
@@ -1045,10 +1042,12 @@ on_closed(void *ctx, const char *why)
 	struct remote_job_state *st = ctx;
 
 	conn_note(st);
-	/* A failed handshake or certificate is a cryptographic failure. */
+	/* No connection: 4.4.1; a failed handshake or certificate: a
+	 * cryptographic failure, 4.7.5; else a broken one, 4.4.2. */
 	if (why != NULL && unsettled(st->job) > 0 && !st->conn_noted)
 		note_failure(st, rconn_tls(st->conn)->failed ? "4.7.5" :
-		    "4.4.2", "%s: %s", st->peer, why);
+		    rconn_connected(st->conn) ? "4.4.2" : "4.4.1", "%s: %s",
+		    st->peer, why);
 	if (st->ev_free == NULL)
 		st->ev_free = event_new(st->job->r->base, -1, 0, on_conn_gone,
 		    st);
@@ -1134,6 +1133,7 @@ remote_job_free(struct remote_job **jp)
 	free(st->srcpts);
 	free(st->map);
 	free(st->accepted);
+	free(st->toomany);
 	free(st->body.win);
 	free(st);
 	for (size_t i = 0; i < j->n; i++)
@@ -1333,6 +1333,7 @@ remote_start(struct remote *r, const char *message_id, const char *dest,
 	st->srcpts = xcalloc(n, sizeof(*st->srcpts));
 	st->map = xcalloc(n, sizeof(*st->map));
 	st->accepted = xcalloc(n, sizeof(*st->accepted));
+	st->toomany = xcalloc(n, sizeof(*st->toomany));
 	str_copy(j->dest, dest, sizeof(j->dest));
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
 	st->ev_deadline = evtimer_new(r->base, job_deadline, st);

@@ -8,8 +8,6 @@ queue.db says (state, status, and the attempt's MX, address, DNSSEC
 class, TLS and DANE result)."""
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import time
 
@@ -20,72 +18,20 @@ import sluice_harness as H
 from sluice_harness import check, check_eq
 import world
 from sink import Sink
+from remote_lib import attempts, free_port_everywhere, wait_state
+import remote_lib
 
 CERT_HOSTS = ["mx1.secure.test", "mx.dane.test", "mx.danebad.test",
     "mx.broken.test", "relay.isp.test"]
 
 
-def make_cert(dirname):
-	cert = os.path.join(dirname, "mx-cert.pem")
-	key = os.path.join(dirname, "mx-key.pem")
-	san = ",".join("DNS:" + h for h in CERT_HOSTS)
-	subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-	    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-	    key, "-out", cert, "-days", "2", "-subj", "/CN=mx1.secure.test",
-	    "-addext", "subjectAltName=" + san], check=True,
-	    capture_output=True, timeout=60)
-	return cert, key
-
-
-def free_port_everywhere(addrs):
-	"""A port free on every address (bounded tries)."""
-	for _ in range(50):
-		p = H.free_port()
-		ok = True
-		for a in addrs:
-			s = socket.socket()
-			try:
-				s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-				s.bind((a, p))
-			except OSError:
-				ok = False
-			finally:
-				s.close()
-		if ok:
-			return p
-	raise H.TestFailure("no port free on every sink address")
-
-
-def attempts(s, qid, rcpt):
-	with contextlib.closing(s.db()) as db:
-		return [dict(r) for r in db.execute("SELECT a.* FROM attempts a "
-		    "JOIN recipients r ON r.id = a.recipient_id WHERE "
-		    "r.message_id = ? AND r.address = ? ORDER BY a.id",
-		    (qid, rcpt))]
-
-
 def send(s, rcpts, subject):
-	r = s.raw_auth()
-	body = H.message(subject, "remote test\r\n")
-	qid = H.send_mail(s, r, "submission", H.USER, rcpts, body, subject,
-	    auth_user=H.USER, tls=True)
-	r.quit()
-	return qid
-
-
-def wait_state(s, qid, rcpt, states, timeout=30):
-	for _ in range(int(timeout * 20)):
-		st = s.rcpt_states(qid).get(rcpt)
-		if st is not None and st[0] in states and attempts(s, qid, rcpt):
-			return st
-		time.sleep(0.05)
-	raise H.TestFailure("%s for %s not in %s after %ds: %r" % (qid, rcpt,
-	    states, timeout, s.rcpt_states(qid)))
+	return remote_lib.send(s, rcpts, subject)
 
 
 def scenarios(s, sinks, auth_file):
 	# Secure MX with a matching TLSA record: DANE verified.
-	qid = send(s, ["bob@secure.test"], "secure")
+	qid, _ = send(s, ["bob@secure.test"], "secure")
 	st = wait_state(s, qid, "bob@secure.test", ("relayed",))
 	a = attempts(s, qid, "bob@secure.test")[-1]
 	check_eq((a["mx"], a["ip"], a["dnssec"], a["dane"]),
@@ -96,27 +42,27 @@ def scenarios(s, sinks, auth_file):
 	check(m.tls and m.recipients == ["bob@secure.test"],
 	    "mx1 received it over TLS")
 	# Unsigned domain: insecure, its TLSA ignored, delivered.
-	qid = send(s, ["carl@insecure.test"], "insecure")
+	qid, _ = send(s, ["carl@insecure.test"], "insecure")
 	wait_state(s, qid, "carl@insecure.test", ("relayed",))
 	a = attempts(s, qid, "carl@insecure.test")[-1]
 	check_eq((a["dnssec"], a["dane"]), ("insecure", "none"),
 	    "insecure domain: no DANE")
 	# Bogus signatures: deferred with the reason, nothing delivered.
-	qid = send(s, ["dan@bogus.test"], "bogus")
+	qid, _ = send(s, ["dan@bogus.test"], "bogus")
 	st = wait_state(s, qid, "dan@bogus.test", ("deferred",))
 	check_eq(st[1], "4.7.5", "bogus: deferred 4.7.5 (%r)" % (st,))
 	check(sinks["127.0.0.14"].connections == 0,
 	    "nothing connected to the bogus domain's MX")
 	# Null MX: bounced at once, the bounce delivered to alice.
-	qid = send(s, ["eve@nullmx.test"], "nullmx")
+	qid, _ = send(s, ["eve@nullmx.test"], "nullmx")
 	st = wait_state(s, qid, "eve@nullmx.test", ("failed",))
 	check_eq(st[1], "5.1.10", "null MX: 5.1.10")
 	# No MX: the domain's own address.
-	qid = send(s, ["fay@nomx.test"], "nomx")
+	qid, _ = send(s, ["fay@nomx.test"], "nomx")
 	wait_state(s, qid, "fay@nomx.test", ("relayed",))
 	check(sinks["127.0.0.15"].messages(), "implicit MX delivered")
 	# DANE mismatch: not delivered, the attempt says why.
-	qid = send(s, ["gus@danebad.test"], "danebad")
+	qid, _ = send(s, ["gus@danebad.test"], "danebad")
 	st = wait_state(s, qid, "gus@danebad.test", ("deferred",))
 	check(not sinks["127.0.0.17"].messages(), "nothing delivered on a "
 	    "DANE mismatch")
@@ -124,13 +70,13 @@ def scenarios(s, sinks, auth_file):
 	check_eq((a["dane"], a["dnssec"], a["mx"]), ("failed", "secure",
 	    "mx.danebad.test"), "the attempt says DANE failed (%r)" % a)
 	# First MX down (nothing on 127.0.0.20), the next one up.
-	qid = send(s, ["hal@equal.test"], "equal")
+	qid, _ = send(s, ["hal@equal.test"], "equal")
 	wait_state(s, qid, "hal@equal.test", ("relayed",))
 	got = [a for a in ("127.0.0.21", "127.0.0.22", "127.0.0.23") if
 	    sinks[a].messages()]
 	check_eq(len(got), 1, "delivered to one of the second-preference MXs")
 	# Permanent failure: bounced; temporary then success after a flush.
-	qid = send(s, ["nobody@perm.test", "later@perm.test"], "perm")
+	qid, _ = send(s, ["nobody@perm.test", "later@perm.test"], "perm")
 	st = wait_state(s, qid, "nobody@perm.test", ("failed",))
 	check_eq(st[1], "5.1.1", "550 5.1.1 bounces")
 	st = wait_state(s, qid, "later@perm.test", ("deferred",))
@@ -138,19 +84,19 @@ def scenarios(s, sinks, auth_file):
 	s.ctl("queue", "flush")
 	wait_state(s, qid, "later@perm.test", ("relayed",))
 	# STARTTLS offered but broken: no plaintext fallback.
-	qid = send(s, ["ivy@broken.test"], "broken")
+	qid, _ = send(s, ["ivy@broken.test"], "broken")
 	wait_state(s, qid, "ivy@broken.test", ("deferred",))
 	check(not sinks["127.0.0.25"].messages(), "no plaintext after a "
 	    "failed handshake")
 	# Smarthost with AUTH over STARTTLS.
-	qid = send(s, ["joe@smart.test"], "smarthost")
+	qid, _ = send(s, ["joe@smart.test"], "smarthost")
 	wait_state(s, qid, "joe@smart.test", ("relayed",))
 	m = sinks["127.0.0.30"].wait_messages(1, 10)[-1]
 	check_eq((m.auth_user, bool(m.tls)), ("relay-user", True),
 	    "the smarthost got it with AUTH, over TLS")
 	# One message for three domains, split by destination.
 	before = {a: len(sinks[a].messages()) for a in sinks}
-	qid = send(s, ["k1@secure.test", "k2@insecure.test", "k3@nomx.test"],
+	qid, _ = send(s, ["k1@secure.test", "k2@insecure.test", "k3@nomx.test"],
 	    "three domains")
 	for r in ("k1@secure.test", "k2@insecure.test", "k3@nomx.test"):
 		wait_state(s, qid, r, ("relayed",))
@@ -198,10 +144,10 @@ def check_reuse(s, sinks):
 	the next message to the same destination goes over it (RSET, MAIL),
 	not over a new one."""
 	sink = sinks["127.0.0.13"]
-	qid = send(s, ["r1@insecure.test"], "reuse one")
+	qid, _ = send(s, ["r1@insecure.test"], "reuse one")
 	wait_state(s, qid, "r1@insecure.test", ("relayed",))
 	before = sink.connections
-	qid = send(s, ["r2@insecure.test"], "reuse two")
+	qid, _ = send(s, ["r2@insecure.test"], "reuse two")
 	wait_state(s, qid, "r2@insecure.test", ("relayed",))
 	check_eq(sink.connections, before, "the second message came over the "
 	    "kept connection")
@@ -211,7 +157,7 @@ def check_reuse(s, sinks):
 def more_scenarios(s, sinks):
 	check_reuse(s, sinks)
 	# An MX that is one of our own listeners: a loop, bounced.
-	qid = send(s, ["lou@loop.test"], "loop")
+	qid, _ = send(s, ["lou@loop.test"], "loop")
 	st = wait_state(s, qid, "lou@loop.test", ("failed",))
 	check_eq(st[1], "5.4.6", "MX pointing back at us: 5.4.6 (%r)" % (st,))
 	# A message that needs SMTPUTF8, to a server without it: bounced.
@@ -244,7 +190,7 @@ def more_scenarios(s, sinks):
 def run():
 	base = os.environ.get("SLUICE_TEST_TMP") or None
 	with world.World(tmpdir=None) as w:
-		cert, key = make_cert(w.dir)
+		cert, key = remote_lib.make_cert(w.dir, CERT_HOSTS)
 		w.add_standard_zones(cert_pem=cert)
 		w.add_zone("perm.test", ["@ MX 10 mx", "mx A 127.0.0.24"])
 		w.add_zone("broken.test", ["@ MX 10 mx", "mx A 127.0.0.25"])

@@ -23,7 +23,6 @@ import base64
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,8 @@ import sluice_harness as H
 from sluice_harness import check, check_eq
 import world
 from sink import Sink
+from remote_lib import attempts, free_port_everywhere, wait_state
+import remote_lib
 
 RELAY_USER = "relay-user"
 RELAY_PASS = "s3cret relay pass"
@@ -111,50 +112,8 @@ def auth_file(d):
 	return path
 
 
-def free_port_everywhere(addrs):
-	"""A port free on every address (bounded tries)."""
-	for _ in range(50):
-		p = H.free_port()
-		ok = True
-		for a in addrs:
-			s = socket.socket()
-			try:
-				s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-				s.bind((a, p))
-			except OSError:
-				ok = False
-			finally:
-				s.close()
-		if ok:
-			return p
-	raise H.TestFailure("no port free on every sink address")
-
-
-def attempts(s, qid, rcpt):
-	with contextlib.closing(s.db()) as db:
-		return [dict(r) for r in db.execute("SELECT a.* FROM attempts a "
-		    "JOIN recipients r ON r.id = a.recipient_id WHERE "
-		    "r.message_id = ? AND r.address = ? ORDER BY a.id",
-		    (qid, rcpt))]
-
-
 def send(s, rcpt, subject):
-	r = s.raw_auth()
-	body = H.message(subject, "smarthost TLS test\r\n")
-	qid = H.send_mail(s, r, "submission", H.USER, [rcpt], body, subject,
-	    auth_user=H.USER, tls=True)
-	r.quit()
-	return qid, body
-
-
-def wait_state(s, qid, rcpt, states, timeout=30):
-	for _ in range(int(timeout * 20)):
-		st = s.rcpt_states(qid).get(rcpt)
-		if st is not None and st[0] in states and attempts(s, qid, rcpt):
-			return st
-		time.sleep(0.05)
-	raise H.TestFailure("%s for %s not in %s after %ds: %r" % (qid, rcpt,
-	    states, timeout, s.rcpt_states(qid)))
+	return remote_lib.send(s, [rcpt], subject, "smarthost TLS test\r\n")
 
 
 def wait_closed(sink, timeout=10):

@@ -21,7 +21,9 @@ queue.db says:
   ends the attempt;
 - stopping sluiced while a job is under way: the recipient already
   refused is recorded (and bounced once), the one waiting stays queued
-  and goes after the restart; nothing is sent twice.
+  and goes after the restart; nothing is sent twice;
+- kept connections count in smtp_client_max_connections: with room for
+  two, a third destination closes the kept connection unused longest.
 """
 import contextlib
 import os
@@ -50,6 +52,7 @@ SINKS = {
     "127.0.0.66": dict(behaviour={"delays": {"DATA_END": 60}}),
     "127.0.0.67": dict(behaviour={"rcpt": {"s1@stop.test":
         "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
+    "127.0.0.70": {}, "127.0.0.71": {}, "127.0.0.72": {},	# k1, k2, k3
 }
 for _a in BUSY:
 	SINKS[_a] = dict(behaviour={"greeting": "421 4.3.2 busy"})
@@ -69,6 +72,9 @@ ZONES = {
     "slow.test": ["@ MX 10 mx", "mx A 127.0.0.65"],
     "hang.test": ["@ MX 10 mx", "mx A 127.0.0.66"],
     "stop.test": ["@ MX 10 mx", "mx A 127.0.0.67"],
+    "k1.test": ["@ MX 10 mx", "mx A 127.0.0.70"],
+    "k2.test": ["@ MX 10 mx", "mx A 127.0.0.71"],
+    "k3.test": ["@ MX 10 mx", "mx A 127.0.0.72"],
 }
 
 
@@ -186,6 +192,28 @@ def stop_midway(s, sinks):
 	    "s2 delivered after the restart")
 
 
+def kept_count(s, sinks):
+	"""smtp_client_max_connections = 2, connections kept 60 s: k1 and
+	k2 stay open after delivering; k3 needs a place, and the one unused
+	longest (k1's) gives it up."""
+	k = {n: sinks["127.0.0.%d" % (69 + n)] for n in (1, 2, 3)}
+	for n in (1, 2, 3):
+		qid, _ = send(s, ["x@k%d.test" % n], "kept %d" % n)
+		wait_state(s, qid, "x@k%d.test" % n, ("relayed",))
+		time.sleep(0.2)
+	for _ in range(100):
+		if k[1].sessions()[0].closed is not None:
+			break
+		time.sleep(0.05)
+	check(k[1].sessions()[0].closed is not None, "k1's kept connection "
+	    "closed to make room (%r)" % (k[1].sessions(),))
+	check(k[2].sessions()[0].closed is None and
+	    k[3].sessions()[0].closed is None, "k2's and k3's still open: two "
+	    "in all")
+	check_eq([x.connections for x in k.values()], [1, 1, 1],
+	    "one connection each")
+
+
 def scenarios(s, sinks):
 	q = {}
 	for name, rcpt in (("backup", "b@backup.test"),
@@ -230,6 +258,12 @@ def run():
 			with H.Sluice("delivery_hostile", extra_conf=conf,
 			    workers=1) as s:
 				scenarios(s, sinks)
+			conf.update(smtp_client_max_connections="2",
+			    smtp_client_max_per_destination="2",
+			    smtp_client_reuse_time="60s")
+			with H.Sluice("delivery_hostile_kept", extra_conf=conf,
+			    workers=1) as s:
+				kept_count(s, sinks)
 
 
 if __name__ == "__main__":

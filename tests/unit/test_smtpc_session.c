@@ -1016,3 +1016,38 @@ Test(smtpc, names_and_policies)
 	cr_assert_str_eq(smtpc_tls_policy_name(SMTPC_TLS_MAY), "may");
 	cr_assert_str_eq(smtpc_stage_name(SMTPC_STAGE_RCPT), "rcpt");
 }
+
+/* The glue's deadlines run from progress: a reply trickled in byte by
+ * byte moves it only when the reply is whole. */
+Test(smtpc, progress_moves_on_replies_not_bytes)
+{
+	static const char banner[] = "220 mx.remote.example ESMTP\r\n";
+	struct buf pending = BUF_INIT;
+	unsigned p;
+
+	start();
+	cr_assert_eq(smtpc_session_next_message(F.s, &F.m), 0);
+	p = smtpc_session_progress(F.s);
+	for (size_t i = 0; i + 1 < sizeof(banner) - 1; i++) {
+		buf_append(&pending, banner + i, 1);
+		buf_consume(&pending, smtpc_session_input(F.s, pending.data,
+		    pending.len));
+		cr_assert_eq(smtpc_session_progress(F.s), p,
+		    "byte %zu of the banner moved it", i);
+	}
+	cr_assert_not(smtpc_session_greeted(F.s));
+	buf_append(&pending, "\n", 1);
+	buf_consume(&pending, smtpc_session_input(F.s, pending.data,
+	    pending.len));
+	cr_assert_eq(pending.len, 0);
+	buf_release(&pending);
+	expect(sent(), "EHLO client.example\r\n");
+	cr_assert_neq(smtpc_session_progress(F.s), p);
+	p = smtpc_session_progress(F.s);
+	expect(srv("250-mx.remote.example\r\n"), "");
+	cr_assert_eq(smtpc_session_progress(F.s), p, "half an EHLO reply");
+	expect(srv("250-SIZE 100000\r\n250 8BITMIME\r\n"),
+	    "MAIL FROM:<s@example.org> SIZE=21\r\n");
+	cr_assert_neq(smtpc_session_progress(F.s), p);
+	cr_assert(smtpc_session_greeted(F.s));
+}

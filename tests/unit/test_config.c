@@ -716,6 +716,10 @@ Test(config, print_round_trip)
 	    "smtp_client_max_connections = 50\n"
 	    "smtp_client_max_per_destination = 5\n"
 	    "smtp_client_reuse_time = 0\n"
+	    "smtp_client_job_timeout = 2h\n"
+	    "smtp_client_address_limit = 8\n"
+	    "smtp_client_session_limit = 3\n"
+	    "smtp_client_rcpt_limit = 50\n"
 	    "dns_trust_anchor = /etc/sluice/test-root.key\n"
 	    "dns_root_hints = /etc/sluice/root.hints\n"
 	    "dns_forwarders = 127.0.0.53, ::1@5353\n"
@@ -765,6 +769,10 @@ Test(config, print_round_trip)
 	cr_assert_eq(cfg.remote_port, 2525);
 	cr_assert_eq(cfg.smtp_client_data_timeout, 900);
 	cr_assert_eq(cfg.smtp_client_reuse_time, 0);
+	cr_assert_eq(cfg.smtp_client_job_timeout, 7200);
+	cr_assert_eq(cfg.smtp_client_address_limit, 8);
+	cr_assert_eq(cfg.smtp_client_session_limit, 3);
+	cr_assert_eq(cfg.smtp_client_rcpt_limit, 50);
 	cr_assert_eq(cfg.dns_stub_zones.n, 2);
 	cr_assert_str_eq(cfg.dns_stub_zones.v[0], ".=127.0.0.1@5300");
 	cr_assert(cfg.dns_resolv_conf);

@@ -39,7 +39,8 @@ queue_wake(struct ctl *ctl)
 	char *path = xasprintf("%s/queue.wake", ctl->cfg.run_dir);
 	int fd = notify_sender();
 
-	(void)notify_send(fd, path, "w", 1);
+	/* "f": rows already read are due again: read them all. */
+	(void)notify_send(fd, path, "f", 1);
 	if (fd != -1)
 		close(fd);
 	free(path);

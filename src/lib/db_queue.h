@@ -166,6 +166,15 @@ typedef int (*queue_due_cb)(const struct queue_due *d, void *arg);
 int	 db_queue_due(struct db *db, int64_t now, int64_t after_time,
 	    int64_t after_id, size_t limit, queue_due_cb cb, void *arg,
 	    const char **error_r);
+/*
+ * The same for the rows committed since after_id whose next attempt is
+ * before before_time, in id order: new mail timed before rows already
+ * read (a message's time is taken before its commit, and commits are
+ * serial), which a scan going on from its (time, id) cursor would miss.
+ */
+int	 db_queue_due_late(struct db *db, int64_t now, int64_t after_id,
+	    int64_t before_time, size_t limit, queue_due_cb cb, void *arg,
+	    const char **error_r);
 /* When the next waiting recipient of an unheld message due after `after`
  * is due; *when_r 0 when none. */
 int	 db_queue_next_due(struct db *db, int64_t after, int64_t *when_r,
@@ -274,7 +283,8 @@ int	 db_queue_recipients(struct db *db, const char *id,
 /* Make every waiting recipient (of id; NULL: of every message) due now. */
 int	 db_queue_flush(struct db *db, const char *id, int64_t now,
 	    size_t *count_r, const char **error_r);
-/* Hold (no delivery until released) or release message id. */
+/* Hold (no delivery until released) or release message id (its
+ * recipients already due become due now). */
 int	 db_queue_hold(struct db *db, const char *id, bool held,
 	    const char **error_r);
 /* Remove message id with its body, recipients and attempts. */

@@ -88,6 +88,23 @@ db_queue_flush(struct db *db, const char *id, int64_t now, size_t *count_r,
 	return QUEUE_OK;
 }
 
+/* A released message's recipients already due are due now: the queue
+ * worker, which reads on from where it stopped, finds them at once. */
+static int
+queue_due_now(struct db *db, const char *id, const char **error_r)
+{
+	static const char sql[] =
+	    "UPDATE recipients SET next_attempt = max(next_attempt, "
+	    "CAST(strftime('%s', 'now') AS INTEGER)) "
+	    "WHERE message_id = ?1 AND state IN ('queued', 'deferred')";
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
+
+	if (st == NULL)
+		return QUEUE_ERR;
+	db_bind_text(st, 1, id);
+	return db_step_done(db, st, error_r) < 0 ? QUEUE_ERR : QUEUE_OK;
+}
+
 int
 db_queue_hold(struct db *db, const char *id, bool held, const char **error_r)
 {
@@ -101,7 +118,9 @@ db_queue_hold(struct db *db, const char *id, bool held, const char **error_r)
 	db_bind_int(st, 2, held);
 	if (db_step_done(db, st, error_r) < 0)
 		return QUEUE_ERR;
-	return db_changes(db) == 0 ? QUEUE_NOTFOUND : QUEUE_OK;
+	if (db_changes(db) == 0)
+		return QUEUE_NOTFOUND;
+	return held ? QUEUE_OK : queue_due_now(db, id, error_r);
 }
 
 int

@@ -47,6 +47,25 @@ due_from_row(sqlite3_stmt *st, struct queue_due *d)
 	d->next_attempt = db_col_int(st, 7);
 }
 
+/* Each row of st to cb, until it says stop. */
+static int
+due_walk(struct db *db, sqlite3_stmt *st, queue_due_cb cb, void *arg,
+    const char **error_r)
+{
+	struct queue_due d;
+	int rc, stop = 0;
+
+	while (stop == 0 && (rc = db_step_row(db, st, error_r)) == 1) {
+		due_from_row(st, &d);
+		stop = cb(&d, arg);
+		queue_due_clear(&d);
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == -1 ? QUEUE_ERR : QUEUE_OK;
+}
+
 int
 db_queue_due(struct db *db, int64_t now, int64_t after_time, int64_t after_id,
     size_t limit, queue_due_cb cb, void *arg, const char **error_r)
@@ -61,8 +80,6 @@ db_queue_due(struct db *db, int64_t now, int64_t after_time, int64_t after_id,
 	    "AND (r.next_attempt, r.id) > (?2, ?3) AND m.held = 0 "
 	    "ORDER BY r.next_attempt, r.id LIMIT ?4";
 	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
-	struct queue_due d;
-	int rc, stop = 0;
 
 	if (st == NULL)
 		return QUEUE_ERR;
@@ -70,15 +87,32 @@ db_queue_due(struct db *db, int64_t now, int64_t after_time, int64_t after_id,
 	db_bind_int(st, 2, after_time);
 	db_bind_int(st, 3, after_id);
 	db_bind_int(st, 4, (int64_t)limit);
-	while (stop == 0 && (rc = db_step_row(db, st, error_r)) == 1) {
-		due_from_row(st, &d);
-		stop = cb(&d, arg);
-		queue_due_clear(&d);
-	}
-	sqlite3_reset(st);
-	if (stop != 0)
-		return stop;
-	return rc == -1 ? QUEUE_ERR : QUEUE_OK;
+	return due_walk(db, st, cb, arg, error_r);
+}
+
+int
+db_queue_due_late(struct db *db, int64_t now, int64_t after_id,
+    int64_t before_time, size_t limit, queue_due_cb cb, void *arg,
+    const char **error_r)
+{
+	/* A range scan of the newest rows by id (the primary key). */
+	static const char sql[] =
+	    "SELECT r.id, r.message_id, r.address, r.orcpt, r.route, "
+	    "r.notify, r.attempts, r.next_attempt "
+	    "FROM recipients r JOIN messages m ON m.id = r.message_id "
+	    "WHERE r.id > ?2 AND r.next_attempt < ?3 "
+	    "AND r.next_attempt <= ?1 "
+	    "AND r.state IN ('queued', 'deferred') AND m.held = 0 "
+	    "ORDER BY r.id LIMIT ?4";
+	sqlite3_stmt *st = db_stmt_r(db, sql, error_r);
+
+	if (st == NULL)
+		return QUEUE_ERR;
+	db_bind_int(st, 1, now);
+	db_bind_int(st, 2, after_id);
+	db_bind_int(st, 3, before_time);
+	db_bind_int(st, 4, (int64_t)limit);
+	return due_walk(db, st, cb, arg, error_r);
 }
 
 int

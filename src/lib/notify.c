@@ -100,10 +100,22 @@ notify_send_dir(int fd, const char *dir, const void *data, size_t len)
 int
 notify_drain(int fd)
 {
+	return notify_drain_saw(fd, '\0', NULL);
+}
+
+int
+notify_drain_saw(int fd, char c, bool *saw_r)
+{
 	char b[NOTIFY_DGRAM_MAX];
+	ssize_t len;
 	int n = 0;
 
-	while (recv(fd, b, sizeof(b), 0) >= 0)
+	if (saw_r != NULL)
+		*saw_r = false;
+	while ((len = recv(fd, b, sizeof(b), 0)) >= 0) {
+		if (saw_r != NULL && len > 0 && b[0] == c)
+			*saw_r = true;
 		n++;
+	}
 	return n;
 }

@@ -3,7 +3,9 @@
  * sockets in the run directory.
  *
  * - The smtp workers wake the queue worker after each commit by sending
- *   to <run_dir>/queue.wake, which the queue worker binds.
+ *   "w" to <run_dir>/queue.wake, which the queue worker binds; sluicectl
+ *   sends "f" after making old recipients due (flush, release), which
+ *   asks for a scan of the whole queue, not only of what is new.
  * - Local delivery tells sluice-mboxd of new mail by sending to every
  *   socket in <run_dir>/notify/ (each mboxd process binds its own there),
  *   one datagram per delivered message: lines "MAILBOX_ID OWNER\n".
@@ -16,6 +18,7 @@
 #ifndef SLUICE_NOTIFY_H
 #define SLUICE_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Largest datagram a receiver reads. */
@@ -38,5 +41,7 @@ int	 notify_send_dir(int fd, const char *dir, const void *data,
 	    size_t len);
 /* Read and discard every datagram waiting on fd; returns how many. */
 int	 notify_drain(int fd);
+/* The same, *saw_r telling whether one of them began with c. */
+int	 notify_drain_saw(int fd, char c, bool *saw_r);
 
 #endif

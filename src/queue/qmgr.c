@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "notify.h"
 #include "qmgr.h"
 #include "remote.h"
+#include "rqueue.h"
 #include "tpool.h"
 #include "util.h"
 
@@ -30,6 +32,9 @@
 #define LOCK_RETRY_MS		200
 #define LOOP_BUSY_MS		200	/* the loop's reads wait this long */
 #define HOUSEKEEPING_SECS	600	/* purge old mail this often */
+#define FULL_SCAN_SECS		60	/* read every due row at least this
+					   often; else on from the last row */
+#define PENDING_MAX		20000	/* remote recipients waiting in memory */
 
 /* The due recipients of one message, for the delivery thread. */
 struct batch_msg {
@@ -67,7 +72,19 @@ struct qmgr {
 	size_t			 nparked, parked_alloc;
 	struct remote		*remote;	/* NULL: remote mail waits */
 	struct remote_creds	*creds;		/* until remote takes them */
-	bool			 remote_waiting;	/* groups held back */
+	bool			 remote_waiting;	/* due rows left unread:
+						   no room in pending */
+	struct rqueue		*pending;	/* remote, waiting for a
+						   connection (parked) */
+	struct event		*ev_dispatch;
+	/* Scans read on from the last row read (new and newly due rows
+	 * sort after it); a full scan from the start now and then, and
+	 * when rows were left behind. */
+	int64_t			 cursor_time, cursor_id;
+	int64_t			 late_id;	/* see scan_pages() */
+	time_t			 last_full;
+	bool			 full_due;
+	uint64_t		 scans, rows_read;
 	struct remote_job	**rpending;	/* finished, to record */
 	size_t			 nrpending;
 	bool			 recording;	/* a record is on the thread */
@@ -164,12 +181,15 @@ route_is_local(struct qmgr *q, const struct queue_due *d)
 
 /* ---- batches ------------------------------------------------------ */
 
+/* Its recipients are let go: parked while in the batch. */
 static void
 batch_free(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		for (size_t j = 0; j < b->msgs[i].n; j++)
+		for (size_t j = 0; j < b->msgs[i].n; j++) {
+			parked_del(b->q, b->msgs[i].rcpts[j].rcpt_id);
 			queue_due_clear(&b->msgs[i].rcpts[j]);
+		}
 		free(b->msgs[i].rcpts);
 	}
 	free(b->msgs);
@@ -205,76 +225,40 @@ batch_add(struct batch_msg *m, struct queue_due *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Due remote recipients of one message for one destination. */
-struct rgroup {
-	char		 id[QID_LEN + 1];
-	char		 dest[256];
-	struct queue_due *rcpts;
-	size_t		 n;
-};
-
-#define SCAN_GROUPS_MAX	256	/* remote jobs started per scan, at most */
-
 struct scan {
 	struct qmgr	*q;
 	struct batch	*b;
-	int64_t		 cursor_time, cursor_id;
-	size_t		 rows;
-	struct rgroup	*groups;
-	size_t		 ngroups;
+	int64_t		 cursor_time, cursor_id;	/* the time path's */
+	bool		 late;		/* reading the late rows */
+	int64_t		 late_id;	/* the last late row taken */
+	int64_t		 max_id;	/* of every row read */
+	size_t		 rows, rows_all;	/* this page's, in all */
 };
 
-/* Keep a copy of d in its message's group for its destination (groups
- * of at most smtp_client_rcpt_limit: one transaction each). */
+/* A due remote recipient: to its destination's line, parked, while
+ * there is room; else it stays in queue.db for a later scan. */
 static int
 scan_remote(struct scan *s, const struct queue_due *d)
 {
-	struct queue_due copy = *d;
-	struct rgroup *g = NULL;
-	size_t max = (size_t)s->q->a->cfg->smtp_client_rcpt_limit;
-	char dest[256];
+	struct qmgr *q = s->q;
 
-	remote_destination(s->q->a->cfg, d->route, d->address, dest,
-	    sizeof(dest));
-	for (size_t i = 0; i < s->ngroups && g == NULL; i++)
-		if (s->groups[i].n < max &&
-		    strcmp(s->groups[i].id, d->message_id) == 0 &&
-		    strcmp(s->groups[i].dest, dest) == 0)
-			g = &s->groups[i];
-	if (g == NULL) {
-		if (s->ngroups == SCAN_GROUPS_MAX) {
-			s->q->remote_waiting = true;
-			return 0;
-		}
-		s->groups = xreallocarray(s->groups, s->ngroups + 1,
-		    sizeof(*s->groups));
-		g = &s->groups[s->ngroups++];
-		memset(g, 0, sizeof(*g));
-		str_copy(g->id, d->message_id, sizeof(g->id));
-		str_copy(g->dest, dest, sizeof(g->dest));
+	if (rqueue_full(q->pending)) {
+		q->remote_waiting = true;
+		return 0;
 	}
-	g->rcpts = xreallocarray(g->rcpts, g->n + 1, sizeof(*g->rcpts));
-	copy.address = xstrdup(d->address);
-	copy.orcpt = d->orcpt ? xstrdup(d->orcpt) : NULL;
-	copy.route = d->route ? xstrdup(d->route) : NULL;
-	g->rcpts[g->n++] = copy;
+	parked_add(q, d->rcpt_id);
+	rqueue_add(q->pending, d);
 	return 0;
 }
 
+/* Take a due row: to the batch (local) or the line (remote); 1: no
+ * room, the next scan starts at it. */
 static int
-scan_row(const struct queue_due *d, void *arg)
+scan_take(struct scan *s, const struct queue_due *d)
 {
-	struct scan *s = arg;
 	struct queue_due copy = *d;
 	struct batch_msg *m;
-	bool found;
 
-	s->rows++;
-	s->cursor_time = d->next_attempt;
-	s->cursor_id = d->rcpt_id;
-	(void)parked_find(s->q, d->rcpt_id, &found);
-	if (found)
-		return 0;
 	if (!route_is_local(s->q, d)) {
 		if (s->q->remote != NULL)
 			return scan_remote(s, d);
@@ -292,6 +276,30 @@ scan_row(const struct queue_due *d, void *arg)
 	copy.orcpt = d->orcpt ? xstrdup(d->orcpt) : NULL;
 	copy.route = d->route ? xstrdup(d->route) : NULL;
 	batch_add(m, &copy);
+	parked_add(s->q, d->rcpt_id);
+	return 0;
+}
+
+static int
+scan_row(const struct queue_due *d, void *arg)
+{
+	struct scan *s = arg;
+	bool found;
+
+	s->rows++;
+	s->rows_all++;
+	s->q->rows_read++;
+	(void)parked_find(s->q, d->rcpt_id, &found);
+	if (!found && scan_take(s, d) != 0)
+		return 1;
+	if (s->late)
+		s->late_id = d->rcpt_id;
+	else {
+		s->cursor_time = d->next_attempt;
+		s->cursor_id = d->rcpt_id;
+	}
+	if (d->rcpt_id > s->max_id)
+		s->max_id = d->rcpt_id;
 	return 0;
 }
 
@@ -342,8 +350,10 @@ batch_done(void *arg)
 		    b->rep.notices);
 	/* A batch that could not be recorded is retried by the timer, not
 	 * at once: the database is in trouble. */
-	if (b->failures > 0)
+	if (b->failures > 0) {
 		more = false;
+		q->full_due = true;	/* their rows are due, behind */
+	}
 	more |= again;	/* new mail came meanwhile */
 	batch_free(b);
 	if (qmgr_maybe_exit(q))
@@ -356,53 +366,94 @@ batch_done(void *arg)
 
 /* ---- scanning ----------------------------------------------------- */
 
+/*
+ * The due rows after the cursor, in (next_attempt, id) order; then the
+ * late ones: committed since the last late row, timed before where the
+ * cursor now is (db_queue_due_late()). Rows in hand are parked, so a
+ * row read twice is taken once. 1: stopped on a full batch.
+ */
 static int
 scan_pages(struct qmgr *q, struct scan *s, time_t now)
 {
 	const char *e;
+	int rc;
 
 	do {
 		s->rows = 0;
-		if (db_queue_due(q->queue, now, s->cursor_time, s->cursor_id,
-		    SCAN_PAGE, scan_row, s, &e) == QUEUE_ERR) {
-			log_msg(LOG_ERR, NULL, NULL, "event=queue-read-failed "
-			    "error=%s", log_quote_err(e));
-			return -1;
-		}
-	} while (s->rows == SCAN_PAGE && !s->b->full);
-	return 0;
+		rc = db_queue_due(q->queue, now, s->cursor_time, s->cursor_id,
+		    SCAN_PAGE, scan_row, s, &e);
+	} while (rc == QUEUE_OK && s->rows == SCAN_PAGE);
+	s->late = true;
+	s->late_id = q->late_id;
+	while (rc == QUEUE_OK && q->late_id > 0) {
+		s->rows = 0;
+		rc = db_queue_due_late(q->queue, now, s->late_id,
+		    s->cursor_time, SCAN_PAGE, scan_row, s, &e);
+		if (s->rows < SCAN_PAGE)
+			break;
+	}
+	if (rc == QUEUE_ERR) {
+		log_msg(LOG_ERR, NULL, NULL, "event=queue-read-failed "
+		    "error=%s", log_quote_err(e));
+		return -1;
+	}
+	return rc == QUEUE_OK ? 0 : 1;
 }
 
-/* Start the remote jobs the limits allow; the others wait a scan. */
-static void
-scan_start_remote(struct qmgr *q, struct scan *s, time_t now)
+static bool
+dispatch_can(void *arg, const char *dest)
 {
-	for (size_t i = 0; i < s->ngroups; i++) {
-		struct rgroup *g = &s->groups[i];
+	struct qmgr *q = arg;
 
-		if (remote_can_start(q->remote, g->dest)) {
-			for (size_t k = 0; k < g->n; k++)
-				parked_add(q, g->rcpts[k].rcpt_id);
-			if (remote_start(q->remote, g->id, g->dest, g->rcpts,
-			    g->n, now) == -1)
-				for (size_t k = 0; k < g->n; k++)
-					parked_del(q, g->rcpts[k].rcpt_id);
-		} else
-			q->remote_waiting = true;
-		for (size_t k = 0; k < g->n; k++)
-			queue_due_clear(&g->rcpts[k]);
-		free(g->rcpts);
+	return remote_can_start(q->remote, dest);
+}
+
+static void
+dispatch_start(void *arg, const char *id, const char *dest,
+    struct queue_due *rcpts, size_t n)
+{
+	struct qmgr *q = arg;
+
+	if (remote_start(q->remote, id, dest, rcpts, n, time(NULL)) == -1) {
+		/* Unreadable, held or gone meanwhile: back to queue.db, for
+		 * a full scan to find. */
+		for (size_t k = 0; k < n; k++)
+			parked_del(q, rcpts[k].rcpt_id);
+		q->full_due = true;
 	}
-	free(s->groups);
-	s->groups = NULL;
-	s->ngroups = 0;
+}
+
+/* Start the remote jobs the limits allow; the others wait in line. */
+static void
+qmgr_dispatch(struct qmgr *q)
+{
+	if (q->remote != NULL && !q->stopping)
+		rqueue_dispatch(q->pending, dispatch_can, dispatch_start, q);
+}
+
+/*
+ * Where a scan starts: from the start when a full one is due (rows were
+ * left behind, or a minute has passed: the net), else where the last
+ * one stopped: new mail and mail newly due sort after it.
+ */
+static void
+scan_start(struct qmgr *q, struct scan *s, time_t now)
+{
+	if (q->full_due || now - q->last_full >= FULL_SCAN_SECS) {
+		q->full_due = false;
+		q->last_full = now;
+		q->remote_waiting = false;
+		return;
+	}
+	s->cursor_time = q->cursor_time;
+	s->cursor_id = q->cursor_id;
 }
 
 static void
 qmgr_scan(struct qmgr *q)
 {
 	time_t now = time(NULL);
-	struct scan s = { q, NULL, 0, 0, 0, NULL, 0 };
+	struct scan s = { .q = q };
 	int rc;
 
 	if (!q->locked || q->stopping)
@@ -412,13 +463,21 @@ qmgr_scan(struct qmgr *q)
 		return;
 	}
 	evtimer_del(q->ev_timer);
-	q->remote_waiting = false;
 	s.b = xcalloc(1, sizeof(*s.b));
 	s.b->q = q;
 	s.b->now = now;
+	scan_start(q, &s, now);
 	rc = scan_pages(q, &s, now);
-	if (q->remote != NULL)
-		scan_start_remote(q, &s, now);
+	q->cursor_time = s.cursor_time;
+	q->cursor_id = s.cursor_id;
+	/* A late pass cut short goes on from its last row next time. */
+	q->late_id = rc == 0 && s.max_id > s.late_id ? s.max_id : s.late_id;
+	q->scans++;
+	log_msg(LOG_DEBUG, NULL, NULL, "event=scan rows=%zu local=%zu "
+	    "waiting=%zu", s.rows_all, s.b->n, rqueue_count(q->pending));
+	if (rc == -1 || q->remote_waiting)
+		q->full_due = true;
+	qmgr_dispatch(q);
 	if (rc == -1 || s.b->n == 0 ||
 	    tpool_submit(q->pool, batch_work, batch_done, s.b) == -1) {
 		batch_free(s.b);
@@ -439,6 +498,7 @@ struct rrecord {
 	struct remote_job	**jobs;
 	size_t			 n;
 	struct local_report	 rep;
+	bool			 failed;
 };
 
 static void rrecord_flush(struct qmgr *q);
@@ -448,8 +508,8 @@ rrecord_work(void *arg)
 {
 	struct rrecord *rr = arg;
 
-	(void)local_record_remote(rr->q->agent, rr->jobs, rr->n, time(NULL),
-	    &rr->rep);
+	rr->failed = local_record_remote(rr->q->agent, rr->jobs, rr->n,
+	    time(NULL), &rr->rep) == -1;
 }
 
 static void
@@ -468,7 +528,10 @@ rrecord_done(void *arg)
 	q->recording = false;
 	if (q->nrpending > 0)
 		rrecord_flush(q);
-	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || q->remote_waiting))
+	if (rr->failed)
+		q->full_due = true;	/* their rows are due, behind */
+	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || rr->failed ||
+	    (q->remote_waiting && rqueue_count(q->pending) < PENDING_MAX / 2)))
 		qmgr_scan(q);
 	free(rr->jobs);
 	free(rr);
@@ -509,6 +572,17 @@ remote_record(void *arg, struct remote_job *job)
 	q->rpending[q->nrpending++] = job;
 	if (!q->recording)
 		rrecord_flush(q);
+	/* Its place is free: the next in line may go (from the loop, not
+	 * from inside remote's callback). */
+	event_active(q->ev_dispatch, EV_TIMEOUT, 0);
+}
+
+static void
+on_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	qmgr_dispatch(arg);
 }
 
 /* ---- events ------------------------------------------------------- */
@@ -516,9 +590,13 @@ remote_record(void *arg, struct remote_job *job)
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
+	struct qmgr *q = arg;
+	bool full;
+
 	(void)what;
-	notify_drain(fd);
-	qmgr_scan(arg);
+	notify_drain_saw(fd, 'f', &full);
+	q->full_due |= full;
+	qmgr_scan(q);
 }
 
 static void
@@ -625,6 +703,7 @@ qmgr_open(struct qmgr *q, const char **error_r)
 		*error_r = "cannot start the delivery thread";
 		return -1;
 	}
+	q->pending = rqueue_new(cfg, PENDING_MAX);
 	q->remote = remote_new(q->base, cfg, q->creds, remote_record, q,
 	    error_r);
 	q->creds = NULL;
@@ -648,6 +727,7 @@ qmgr_events(struct qmgr *q)
 	q->ev_timer = evtimer_new(q->base, on_timer, q);
 	q->ev_lock = evtimer_new(q->base, on_lock, q);
 	q->ev_house = evtimer_new(q->base, on_housekeeping, q);
+	q->ev_dispatch = event_new(q->base, -1, 0, on_dispatch, q);
 	q->ev_term = evsignal_new(q->base, SIGTERM, on_stop, q);
 	q->ev_retire = evsignal_new(q->base, SIGUSR1, on_stop, q);
 	event_add(q->ev_wake, NULL);
@@ -661,7 +741,7 @@ static void
 qmgr_free(struct qmgr *q)
 {
 	struct event *evs[] = { q->ev_wake, q->ev_timer, q->ev_lock,
-	    q->ev_house, q->ev_term, q->ev_retire };
+	    q->ev_house, q->ev_term, q->ev_retire, q->ev_dispatch };
 
 	/* First: its last completions may still arm these events. */
 	tpool_destroy(&q->pool);
@@ -673,6 +753,7 @@ qmgr_free(struct qmgr *q)
 		remote_job_free(&q->rpending[i]);
 	free(q->rpending);
 	remote_free(&q->remote);
+	rqueue_free(&q->pending);
 	remote_creds_free(&q->creds);
 	local_agent_free(&q->agent);
 	db_close(&q->queue);
@@ -709,7 +790,8 @@ qmgr_run(const struct qmgr_args *a)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopped");
+	log_msg(LOG_INFO, NULL, NULL, "event=queue-stopped scans=%" PRIu64
+	    " rows=%" PRIu64, q.scans, q.rows_read);
 	qmgr_free(&q);
 	return 0;
 }

@@ -230,6 +230,16 @@ rconn_write(struct bufferevent *bev, void *arg)
 	rconn_arm(c, false);
 }
 
+/* The handshake failed or took too long: never plaintext after it. */
+static void
+rconn_handshake_failed(struct rconn *c, const char *why)
+{
+	c->handshaking = false;
+	c->tls.failed = true;
+	smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
+	rconn_finish(c, why);
+}
+
 /* The stage (or the connect, or implicit TLS's handshake) took too
  * long. */
 static void
@@ -242,10 +252,7 @@ rconn_deadline(evutil_socket_t fd, short what, void *arg)
 	if (c->closed)
 		return;
 	if (c->handshaking) {
-		c->handshaking = false;
-		c->tls.failed = true;
-		smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
-		rconn_finish(c, "TLS handshake timed out");
+		rconn_handshake_failed(c, "TLS handshake timed out");
 		return;
 	}
 	if (!c->connected) {
@@ -272,10 +279,7 @@ rconn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (c->handshaking) {
-		c->handshaking = false;
-		c->tls.failed = true;
-		smtpc_session_tls_done(c->s, false, NULL, NULL, NULL);
-		rconn_finish(c, "TLS handshake failed");
+		rconn_handshake_failed(c, "TLS handshake failed");
 		return;
 	}
 	if (!c->connected) {

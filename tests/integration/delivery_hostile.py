@@ -23,10 +23,15 @@ queue.db says:
   refused is recorded (and bounced once), the one waiting stays queued
   and goes after the restart; nothing is sent twice;
 - kept connections count in smtp_client_max_connections: with room for
-  two, a third destination closes the kept connection unused longest.
+  two, a third destination closes the kept connection unused longest;
+- a backlog for one destination (300 messages, 10 connections at a
+  time): the queue worker reads each due row about once, not once per
+  finished job (the recipients wait in memory, in line, and each scan
+  goes on from where the last one stopped).
 """
 import contextlib
 import os
+import re
 import sys
 import time
 
@@ -38,6 +43,7 @@ from sluice_harness import check, check_eq
 import world
 from sink import Sink
 from remote_lib import attempts, free_port_everywhere, send, wait_state
+import remote_lib
 
 GREETING_TIMEOUT = 3
 JOB_TIMEOUT = 8
@@ -53,6 +59,7 @@ SINKS = {
     "127.0.0.67": dict(behaviour={"rcpt": {"s1@stop.test":
         "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
     "127.0.0.70": {}, "127.0.0.71": {}, "127.0.0.72": {},	# k1, k2, k3
+    "127.0.0.68": dict(behaviour={"delays": {"MAIL": 0.05}}),	# backlog
 }
 for _a in BUSY:
 	SINKS[_a] = dict(behaviour={"greeting": "421 4.3.2 busy"})
@@ -72,6 +79,7 @@ ZONES = {
     "slow.test": ["@ MX 10 mx", "mx A 127.0.0.65"],
     "hang.test": ["@ MX 10 mx", "mx A 127.0.0.66"],
     "stop.test": ["@ MX 10 mx", "mx A 127.0.0.67"],
+    "backlog.test": ["@ MX 10 mx", "mx A 127.0.0.68"],
     "k1.test": ["@ MX 10 mx", "mx A 127.0.0.70"],
     "k2.test": ["@ MX 10 mx", "mx A 127.0.0.71"],
     "k3.test": ["@ MX 10 mx", "mx A 127.0.0.72"],
@@ -214,6 +222,35 @@ def kept_count(s, sinks):
 	    "one connection each")
 
 
+BACKLOG = 300
+
+
+def backlog(s, sinks):
+	mark = len(s.log())
+	r = s.raw_auth()
+	for i in range(BACKLOG):
+		ok = r.cmd("MAIL FROM:<%s>" % H.USER).code == 250
+		ok = ok and r.cmd("RCPT TO:<q%d@backlog.test>" % i).code == 250
+		ok = ok and r.cmd("DATA").code == 354
+		if not ok:
+			break
+		r.send(H.dot_stuff(H.message("backlog %d" % i)))
+		if not r.reply().is_(250):
+			break
+	r.quit()
+	check_eq(i, BACKLOG - 1, "%d messages queued" % BACKLOG)
+	for _ in range(1200):
+		if len(sinks["127.0.0.68"].messages()) >= BACKLOG:
+			break
+		time.sleep(0.05)
+	check_eq(len(sinks["127.0.0.68"].messages()), BACKLOG,
+	    "every one delivered")
+	rows = sum(int(x) for x in re.findall(r"event=scan rows=(\d+)",
+	    s.log()[mark:]))
+	check(BACKLOG <= rows <= 4 * BACKLOG, "due rows read %d times for %d "
+	    "messages: each about once" % (rows, BACKLOG))
+
+
 def scenarios(s, sinks):
 	q = {}
 	for name, rcpt in (("backup", "b@backup.test"),
@@ -227,6 +264,7 @@ def scenarios(s, sinks):
 	too_many(s, sinks, q)
 	slow(s, sinks, q)
 	hang(s, sinks, q)
+	backlog(s, sinks)
 	stop_midway(s, sinks)
 
 
@@ -242,19 +280,14 @@ def run():
 		with contextlib.ExitStack() as stack:
 			sinks = {a: stack.enter_context(Sink(host=a, port=port,
 			    **kw)) for a, kw in SINKS.items()}
-			conf = {
-			    "dns_stub_zones": [z if z.startswith(".=") else
-			        z.replace(".=", "=", 1) for z in w.stubs],
-			    "dns_trust_anchor": w.trust_anchor_path,
-			    "dns_timeout": "5s",
-			    "remote_port": str(port),
-			    "smtp_client_connect_timeout": "3s",
+			conf = remote_lib.world_conf(w, port)
+			conf.update({
 			    "smtp_client_greeting_timeout": "%ds" % GREETING_TIMEOUT,
 			    "smtp_client_job_timeout": "%ds" % JOB_TIMEOUT,
 			    "smtp_client_rcpt_limit": "3",
 			    # We are 127.0.0.1 on the remote port: the MX "self".
 			    "listen": "mx 127.0.0.1:%d name=mxself" % port,
-			}
+			})
 			with H.Sluice("delivery_hostile", extra_conf=conf,
 			    workers=1) as s:
 				scenarios(s, sinks)

@@ -230,21 +230,14 @@ def run():
 				kw = special.get(a, tls)
 				sinks[a] = stack.enter_context(Sink(host=a, port=port,
 				    **kw))
-			conf = {
-			    # Zone names without their final dot, as sluice.conf
-			    # writes them.
-			    "dns_stub_zones": [z if z.startswith(".=") else
-			        z.replace(".=", "=", 1) for z in w.stubs],
-			    "dns_trust_anchor": w.trust_anchor_path,
-			    "dns_timeout": "5s",
-			    "remote_port": str(port),
-			    "smtp_client_connect_timeout": "3s",
+			conf = remote_lib.world_conf(w, port)
+			conf.update({
 			    "relay": "isp 127.0.0.30:%d tls=starttls auth=%s "
 			        "policy=encrypt" % (port, auth_file),
 			    "relay_domains": "smart.test=isp",
 			    # A listener on the remote port: loop.test's MX.
 			    "listen": "mx 127.0.0.1:%d name=mxloop" % port,
-			}
+			})
 			with H.Sluice("delivery_remote", extra_conf=conf,
 			    workers=1) as s:
 				scenarios(s, sinks, auth_file)

@@ -272,12 +272,8 @@ def run():
 				    require_auth=True, auth_tls_only=True))
 			relay = "%%s %%s:%d tls=implicit auth=%s policy=%%s" % (
 			    port, secret)
-			conf = {
-			    "dns_stub_zones": [z if z.startswith(".=") else
-			        z.replace(".=", "=", 1) for z in w.stubs],
-			    "dns_trust_anchor": w.trust_anchor_path,
-			    "dns_timeout": "5s",
-			    "smtp_client_connect_timeout": "3s",
+			conf = remote_lib.world_conf(w, port)
+			conf.update({
 			    "smtp_client_ca_file": ca[0],
 			    "relay": [
 			        relay % ("good", HOSTS[GOOD], "verify"),
@@ -287,7 +283,7 @@ def run():
 			    "relay_default": "good",
 			    "relay_domains": "self.example=selfsigned, "
 			        "wrong.example=wrongname, lax.example=lax",
-			}
+			})
 			with H.Sluice("delivery_smarthost_tls", extra_conf=conf,
 			    workers=1) as s:
 				scenarios(s, sinks, port)

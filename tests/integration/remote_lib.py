@@ -43,6 +43,20 @@ def free_port_everywhere(addrs):
 	raise H.TestFailure("no port free on every sink address")
 
 
+def world_conf(w, port):
+	"""sluice.conf keys for delivering into world w (resolver stubbed to
+	its nsd, its trust anchor) with sinks on port."""
+	return {
+	    # Zone names without their final dot, as sluice.conf writes them.
+	    "dns_stub_zones": [z if z.startswith(".=") else
+	        z.replace(".=", "=", 1) for z in w.stubs],
+	    "dns_trust_anchor": w.trust_anchor_path,
+	    "dns_timeout": "5s",
+	    "remote_port": str(port),
+	    "smtp_client_connect_timeout": "3s",
+	}
+
+
 def attempts(s, qid, rcpt):
 	"""queue.db's attempts for one recipient, oldest first."""
 	with contextlib.closing(s.db()) as db:

@@ -488,9 +488,29 @@ db_queue_body_locate(struct db *db, const char *id, int64_t *row_r,
 	return QUEUE_OK;
 }
 
+/* Is row still id's body? (A deleted message's row number may be
+ * taken by the next message stored.) Runs in the blob's snapshot. */
+static bool
+body_row_is(struct db *db, int64_t row, const char *id)
+{
+	static const char sql[] =
+	    "SELECT message_id = ?2 FROM bodies WHERE rowid = ?1";
+	const char *e;
+	sqlite3_stmt *st = db_stmt_r(db, sql, &e);
+	bool same;
+
+	if (st == NULL)
+		return false;
+	db_bind_int(st, 1, row);
+	db_bind_text(st, 2, id);
+	same = db_step_row(db, st, &e) == 1 && sqlite3_column_int(st, 0) == 1;
+	sqlite3_reset(st);
+	return same;
+}
+
 int
-db_queue_body_read_at(struct db *db, int64_t row, uint64_t offset,
-    void *out, size_t len, const char **error_r)
+db_queue_body_read_at(struct db *db, const char *id, int64_t row,
+    uint64_t offset, void *out, size_t len, const char **error_r)
 {
 	sqlite3_blob *blob = NULL;
 	int rc;
@@ -499,6 +519,10 @@ db_queue_body_read_at(struct db *db, int64_t row, uint64_t offset,
 		return queue_fail(db, error_r, "body piece out of range");
 	rc = sqlite3_blob_open(db->handle, "main", "bodies", "data", row, 0,
 	    &blob);
+	if (rc == SQLITE_OK && !body_row_is(db, row, id)) {
+		sqlite3_blob_close(blob);
+		return queue_fail(db, error_r, "%s: message deleted", id);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_blob_read(blob, out, (int)len, (int)offset);
 	if (rc != SQLITE_OK)

@@ -123,13 +123,14 @@ int	 db_queue_body_read(struct db *db, const char *id, struct buf *out,
 	    const char **error_r);
 /*
  * The body in pieces (delivery): its row and size, then len octets from
- * offset (all of them, or QUEUE_ERR). Each read is its own short read
- * transaction: no snapshot is held between pieces.
+ * offset (all of them, or QUEUE_ERR, also when row is no longer id's
+ * body). Each read is its own short read transaction: no snapshot is
+ * held between pieces.
  */
 int	 db_queue_body_locate(struct db *db, const char *id, int64_t *row_r,
 	    uint64_t *size_r, const char **error_r);
-int	 db_queue_body_read_at(struct db *db, int64_t row, uint64_t offset,
-	    void *out, size_t len, const char **error_r);
+int	 db_queue_body_read_at(struct db *db, const char *id, int64_t row,
+	    uint64_t offset, void *out, size_t len, const char **error_r);
 
 /*
  * For the queue writer's transactions: whether a transaction is open.

@@ -634,29 +634,47 @@ int
 local_record_remote(struct local_agent *a, struct remote_job **jobs, size_t n,
     time_t now, struct local_report *rep)
 {
-	const char *e;
-	size_t i;
+	const char *e = "unknown error";
+	bool *ok = xcalloc(n + 1, sizeof(*ok));
+	size_t i, failed = 0;
 
-	if (db_begin(a->queue, &e) == -1)
+	if (db_begin(a->queue, &e) == -1) {
+		free(ok);
 		goto fail;
+	}
+	/* Each job in a savepoint: one that cannot be recorded (it stays
+	 * due) does not take the others' outcomes with it. */
 	for (i = 0; i < n; i++) {
 		struct remote_job *j = jobs[i];
 
 		verdicts_expire(a->cfg, &j->env, j->v, j->n, now);
-		if (verdicts_record(a->queue, a->cfg, &a->qid, &j->env,
+		if (db_exec(a->queue, "SAVEPOINT job", &e) == -1)
+			break;
+		ok[i] = verdicts_record(a->queue, a->cfg, &a->qid, &j->env,
 		    NULL, j->rcpts, j->n, j->v, now, j->ms, &rep->notices,
-		    &e) == -1)
+		    &e) == 0;
+		if (!ok[i]) {
+			log_msg(LOG_ERR, NULL, j->env.id, "event=record-failed "
+			    "error=%s", log_quote_err(e));
+			failed++;
+			if (db_exec(a->queue, "ROLLBACK TO job", &e) == -1)
+				break;
+		}
+		if (db_exec(a->queue, "RELEASE job", &e) == -1)
 			break;
 	}
 	if (i < n || db_commit(a->queue, &e) == -1) {
 		db_rollback(a->queue);
+		free(ok);
 		goto fail;
 	}
 	for (i = 0; i < n; i++)
-		verdicts_log("remote-delivery", &jobs[i]->env, jobs[i]->rcpts,
-		    jobs[i]->n, jobs[i]->v, &rep->delivered, &rep->deferred,
-		    &rep->failed);
-	return 0;
+		if (ok[i])
+			verdicts_log("remote-delivery", &jobs[i]->env,
+			    jobs[i]->rcpts, jobs[i]->n, jobs[i]->v,
+			    &rep->delivered, &rep->deferred, &rep->failed);
+	free(ok);
+	return failed > 0 ? -1 : 0;
 fail:
 	log_msg(LOG_ERR, NULL, NULL, "event=queue-update-failed jobs=%zu "
 	    "error=%s", n, log_quote_err(e));

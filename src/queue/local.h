@@ -74,7 +74,8 @@ void	 local_housekeeping(struct local_agent *a, time_t now);
 /*
  * Record the verdicts of finished remote jobs (remote.h) in queue.db,
  * with their notices, in one transaction (a group commit), on the
- * delivery thread. -1: nothing recorded (the recipients stay due).
+ * delivery thread, each job in a savepoint of its own. -1: some job (or
+ * all) not recorded: its recipients stay due.
  */
 struct remote_job;
 int	 local_record_remote(struct local_agent *a, struct remote_job **jobs,

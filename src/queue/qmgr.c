@@ -72,11 +72,9 @@ struct qmgr {
 	size_t			 nparked, parked_alloc;
 	struct remote		*remote;	/* NULL: remote mail waits */
 	struct remote_creds	*creds;		/* until remote takes them */
-	bool			 remote_waiting;	/* due rows left unread:
-						   no room in pending */
 	struct rqueue		*pending;	/* remote, waiting for a
 						   connection (parked) */
-	struct event		*ev_dispatch;
+	struct event		*ev_dispatch, *ev_rescan;
 	/* Scans read on from the last row read (new and newly due rows
 	 * sort after it); a full scan from the start now and then, and
 	 * when rows were left behind. */
@@ -236,18 +234,13 @@ struct scan {
 };
 
 /* A due remote recipient: to its destination's line, parked, while
- * there is room; else it stays in queue.db for a later scan. */
+ * there is room; else it stays in queue.db until a full scan once the
+ * line has drained (rqueue_take_room()). */
 static int
 scan_remote(struct scan *s, const struct queue_due *d)
 {
-	struct qmgr *q = s->q;
-
-	if (rqueue_full(q->pending)) {
-		q->remote_waiting = true;
-		return 0;
-	}
-	parked_add(q, d->rcpt_id);
-	rqueue_add(q->pending, d);
+	if (rqueue_add(s->q->pending, d))
+		parked_add(s->q, d->rcpt_id);
 	return 0;
 }
 
@@ -423,12 +416,19 @@ dispatch_start(void *arg, const char *id, const char *dest,
 	}
 }
 
-/* Start the remote jobs the limits allow; the others wait in line. */
+/* Start the remote jobs the limits allow; the others wait in line. A
+ * line that refused recipients and has drained asks for a full scan
+ * (from the loop: this may run inside a scan). */
 static void
 qmgr_dispatch(struct qmgr *q)
 {
-	if (q->remote != NULL && !q->stopping)
-		rqueue_dispatch(q->pending, dispatch_can, dispatch_start, q);
+	if (q->remote == NULL || q->stopping)
+		return;
+	rqueue_dispatch(q->pending, dispatch_can, dispatch_start, q);
+	if (rqueue_take_room(q->pending)) {
+		q->full_due = true;
+		event_active(q->ev_rescan, EV_TIMEOUT, 0);
+	}
 }
 
 /*
@@ -442,7 +442,6 @@ scan_start(struct qmgr *q, struct scan *s, time_t now)
 	if (q->full_due || now - q->last_full >= FULL_SCAN_SECS) {
 		q->full_due = false;
 		q->last_full = now;
-		q->remote_waiting = false;
 		return;
 	}
 	s->cursor_time = q->cursor_time;
@@ -454,6 +453,7 @@ qmgr_scan(struct qmgr *q)
 {
 	time_t now = time(NULL);
 	struct scan s = { .q = q };
+	bool first;
 	int rc;
 
 	if (!q->locked || q->stopping)
@@ -467,15 +467,20 @@ qmgr_scan(struct qmgr *q)
 	s.b->q = q;
 	s.b->now = now;
 	scan_start(q, &s, now);
+	first = q->late_id == 0;
 	rc = scan_pages(q, &s, now);
 	q->cursor_time = s.cursor_time;
 	q->cursor_id = s.cursor_id;
-	/* A late pass cut short goes on from its last row next time. */
-	q->late_id = rc == 0 && s.max_id > s.late_id ? s.max_id : s.late_id;
+	/* A late pass cut short goes on from its last row next time; the
+	 * first scan, from the start, needed none. */
+	if (first || rc == 0)
+		q->late_id = s.max_id > s.late_id ? s.max_id : s.late_id;
+	else
+		q->late_id = s.late_id;
 	q->scans++;
 	log_msg(LOG_DEBUG, NULL, NULL, "event=scan rows=%zu local=%zu "
 	    "waiting=%zu", s.rows_all, s.b->n, rqueue_count(q->pending));
-	if (rc == -1 || q->remote_waiting)
+	if (rc == -1)
 		q->full_due = true;
 	qmgr_dispatch(q);
 	if (rc == -1 || s.b->n == 0 ||
@@ -530,8 +535,7 @@ rrecord_done(void *arg)
 		rrecord_flush(q);
 	if (rr->failed)
 		q->full_due = true;	/* their rows are due, behind */
-	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || rr->failed ||
-	    (q->remote_waiting && rqueue_count(q->pending) < PENDING_MAX / 2)))
+	if (!qmgr_maybe_exit(q) && (rr->rep.notices > 0 || rr->failed))
 		qmgr_scan(q);
 	free(rr->jobs);
 	free(rr);
@@ -728,6 +732,7 @@ qmgr_events(struct qmgr *q)
 	q->ev_lock = evtimer_new(q->base, on_lock, q);
 	q->ev_house = evtimer_new(q->base, on_housekeeping, q);
 	q->ev_dispatch = event_new(q->base, -1, 0, on_dispatch, q);
+	q->ev_rescan = event_new(q->base, -1, 0, on_timer, q);
 	q->ev_term = evsignal_new(q->base, SIGTERM, on_stop, q);
 	q->ev_retire = evsignal_new(q->base, SIGUSR1, on_stop, q);
 	event_add(q->ev_wake, NULL);
@@ -741,7 +746,8 @@ static void
 qmgr_free(struct qmgr *q)
 {
 	struct event *evs[] = { q->ev_wake, q->ev_timer, q->ev_lock,
-	    q->ev_house, q->ev_term, q->ev_retire, q->ev_dispatch };
+	    q->ev_house, q->ev_term, q->ev_retire, q->ev_dispatch,
+	    q->ev_rescan };
 
 	/* First: its last completions may still arm these events. */
 	tpool_destroy(&q->pool);

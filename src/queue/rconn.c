@@ -33,6 +33,10 @@ struct rconn {
 	struct event		*ev_deadline;	/* the stage's, absolute */
 	unsigned		 progress;	/* the session's, when armed */
 	char			*why;
+	char			*host, *peer;	/* p's, copied: a kept
+						   connection outlives its job
+						   (p.tlsa serves the handshake
+						   only, within the first) */
 };
 
 static void rconn_read(struct bufferevent *, void *);
@@ -323,6 +327,11 @@ rconn_open(struct event_base *base, const struct rconn_params *p,
 
 	c->base = base;
 	c->p = *p;
+	c->host = xstrdup(p->host);
+	c->peer = xstrdup(p->peer);
+	c->p.host = c->host;
+	c->p.peer = c->peer;
+	c->p.smtpc.peer = c->peer;
 	c->cb = *cb;
 	c->tls.dane = "none";
 	c->p.smtpc.tls = smtpc_policy(p->tls_policy);
@@ -430,6 +439,8 @@ rconn_free(struct rconn **cp)
 	if (c->ev_deadline != NULL)
 		event_free(c->ev_deadline);
 	free(c->why);
+	free(c->host);
+	free(c->peer);
 	free(c);
 	*cp = NULL;
 }

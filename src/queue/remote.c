@@ -109,6 +109,7 @@ struct remote_job_state {
 	struct tls_tlsa		*tlsa;
 	uint8_t			**tlsa_data;	/* owned, tlsa[i].data */
 	size_t			 ntlsa;
+	bool			 tlsa_unusable;	/* secure, none usable */
 	unsigned		 sessions;	/* past EHLO, this attempt */
 	uint64_t		 dns_id;
 	struct rconn		*conn;
@@ -224,6 +225,7 @@ tlsa_clear(struct remote_job_state *st)
 	free(st->tlsa_data);
 	st->tlsa = NULL;
 	st->tlsa_data = NULL;
+	st->tlsa_unusable = false;
 	st->ntlsa = 0;
 }
 
@@ -280,6 +282,8 @@ on_tlsa(const struct dns_tlsa_result *res, void *arg)
 			    res->tlsa[i].usage, res->tlsa[i].selector,
 			    res->tlsa[i].mtype, d, res->tlsa[i].len };
 		}
+		/* RFC 7672 2.2: TLS still required, unauthenticated. */
+		st->tlsa_unusable = res->ntlsa > 0 && st->ntlsa == 0;
 	}
 	job_next_addr(st);
 }
@@ -521,8 +525,14 @@ job_tls_policy(const struct remote_job_state *st)
 	} else if ((v = config_list_lookup(&cfg->smtp_tls_policies, domain,
 	    strlen(domain))) != NULL)
 		(void)config_tls_policy_from_name(v, strlen(v), &p);
-	/* Secure usable TLSA records require DANE, whatever was set. */
-	return st->ntlsa > 0 ? TLS_POLICY_DANE : (enum tls_policy)p;
+	/* Secure usable TLSA records require DANE, whatever was set; secure
+	 * unusable ones still require TLS. */
+	if (st->ntlsa > 0)
+		return TLS_POLICY_DANE;
+	if (st->tlsa_unusable && tls_policy_allows_plaintext(
+	    (enum tls_policy)p))
+		return TLS_POLICY_ENCRYPT;
+	return (enum tls_policy)p;
 }
 
 static void on_rcpt_done(void *, const struct smtpc_message *, size_t,
@@ -550,8 +560,8 @@ body_read(void *ctx, uint64_t offset, void *out, size_t len)
 		if (b->win == NULL)
 			b->win = xmalloc(BODY_WINDOW);
 		b->win_len = 0;
-		if (db_queue_body_read_at(b->db, b->row, offset, b->win, want,
-		    &e) != QUEUE_OK) {
+		if (db_queue_body_read_at(b->db, b->qid, b->row, offset,
+		    b->win, want, &e) != QUEUE_OK) {
 			log_msg(LOG_ERR, NULL, b->qid, "event=body-unreadable "
 			    "error=%s", log_quote_err(e));
 			return -1;
@@ -905,16 +915,26 @@ connection_level(const struct smtpc_outcome *o)
 static void
 note_conn_failure(struct remote_job_state *st, const struct smtpc_outcome *o)
 {
-	note_failure(st, job_str(st, o->status), "%s: %s", st->peer, o->text ?
+	char status[SMTPC_STATUS_MAX];
+
+	/* What ends up as a deferral (a 5xx greeting: another MX may take
+	 * it) says so in its class. */
+	str_copy(status, o->status, sizeof(status));
+	if (status[0] == '5')
+		status[0] = '4';
+	note_failure(st, job_str(st, status), "%s: %s", st->peer, o->text ?
 	    o->text : smtpc_stage_name(o->stage));
 	st->conn_noted = true;
 }
 
-/* A 452 to RCPT: maybe too many recipients (RFC 5321 4.5.3.1.10). */
+/* A 452 to RCPT saying too many recipients (RFC 5321 4.5.3.1.10):
+ * 4.5.3, or no enhanced status at all (not 4.2.2 mailbox full). */
 static bool
 too_many(const struct smtpc_outcome *o)
 {
-	return o->remote && o->code == 452 && o->stage == SMTPC_STAGE_RCPT;
+	return o->remote && o->code == 452 && o->stage == SMTPC_STAGE_RCPT &&
+	    (strcmp(o->status, "4.5.3") == 0 ||
+	    strcmp(o->status, "4.0.0") == 0);
 }
 
 static void
@@ -952,17 +972,30 @@ on_rcpt_done(void *ctx, const struct smtpc_message *m, size_t idx,
 static bool
 job_continue(struct remote_job_state *st, const struct smtpc_message *m)
 {
-	size_t again = 0;
+	struct verdict *saved;
+	size_t again = 0, *map, nr;
+	bool sent;
 
 	for (size_t k = 0; k < m->nrcpts; k++)
 		again += st->toomany[k];
 	if (again == 0 || !rconn_reusable(st->conn))
 		return false;
-	for (size_t k = 0; k < m->nrcpts; k++)
+	saved = xreallocarray(NULL, m->nrcpts, sizeof(*saved));
+	for (size_t k = 0; k < m->nrcpts; k++) {
+		saved[k] = st->job->v[st->map[k]];
 		if (st->toomany[k])
 			memset(&st->job->v[st->map[k]], 0, sizeof(struct verdict));
+	}
+	map = xreallocarray(NULL, m->nrcpts, sizeof(*map));
+	memcpy(map, st->map, m->nrcpts * sizeof(*map));
+	nr = m->nrcpts;
 	job_message(st);
-	return rconn_send(st->conn, &st->msg) == 0;
+	if ((sent = rconn_send(st->conn, &st->msg) == 0) == false)
+		for (size_t k = 0; k < nr; k++)
+			st->job->v[map[k]] = saved[k];
+	free(saved);
+	free(map);
+	return sent;
 }
 
 static void
@@ -1029,7 +1062,8 @@ conn_note(struct remote_job_state *st)
 	st->last_port = job_port(st);
 	st->last_dane = t->dane;
 	st->host_tls_failed |= t->failed;
-	st->sessions += rconn_greeted(st->conn);
+	/* A kept connection was counted by the job that opened it. */
+	st->sessions += !st->reused && rconn_greeted(st->conn);
 	if (t->active) {
 		st->last_tls_version = job_str(st, t->version);
 		st->last_tls_cipher = job_str(st, t->cipher);

@@ -22,12 +22,17 @@ struct dline {
 	char		 dest[256];
 	struct rgroup	*g;		/* waiting: g[head..n) */
 	size_t		 head, n, alloc;
+	size_t		 count;		/* recipients waiting */
 	bool		 listed;	/* in the round */
+	bool		 overflow;	/* refused some: at its cap */
 };
 
 struct rqueue {
 	const struct config *cfg;
 	size_t		 max, count;
+	size_t		 line_max;	/* one destination's share */
+	bool		 overflow;	/* refused some: all full */
+	bool		 room;		/* room again since a refusal */
 	struct dline	*buckets[BUCKETS];
 	/* The lines with groups, served in turn from next. */
 	struct dline	**round;
@@ -85,6 +90,7 @@ rqueue_new(const struct config *cfg, size_t max)
 
 	q->cfg = cfg;
 	q->max = max;
+	q->line_max = max / 4 > 0 ? max / 4 : 1;
 	return q;
 }
 
@@ -107,6 +113,15 @@ bool
 rqueue_full(const struct rqueue *q)
 {
 	return q->count >= q->max;
+}
+
+bool
+rqueue_take_room(struct rqueue *q)
+{
+	bool room = q->room;
+
+	q->room = false;
+	return room;
 }
 
 size_t
@@ -147,7 +162,7 @@ group_for(struct rqueue *q, struct dline *l, const char *id)
 	return g;
 }
 
-void
+bool
 rqueue_add(struct rqueue *q, const struct queue_due *d)
 {
 	char dest[256];
@@ -155,8 +170,16 @@ rqueue_add(struct rqueue *q, const struct queue_due *d)
 	struct rgroup *g;
 	struct queue_due copy = *d;
 
+	if (q->count >= q->max) {
+		q->overflow = true;
+		return false;
+	}
 	remote_destination(q->cfg, d->route, d->address, dest, sizeof(dest));
 	l = line_get(q, dest);
+	if (l->count >= q->line_max) {
+		l->overflow = true;
+		return false;
+	}
 	g = group_for(q, l, d->message_id);
 	g->rcpts = xreallocarray(g->rcpts, g->n + 1, sizeof(*g->rcpts));
 	copy.address = xstrdup(d->address);
@@ -164,6 +187,7 @@ rqueue_add(struct rqueue *q, const struct queue_due *d)
 	copy.route = d->route ? xstrdup(d->route) : NULL;
 	g->rcpts[g->n++] = copy;
 	q->count++;
+	l->count++;
 	if (!l->listed) {
 		l->listed = true;
 		if (q->nround == q->round_alloc) {
@@ -173,6 +197,7 @@ rqueue_add(struct rqueue *q, const struct queue_due *d)
 		}
 		q->round[q->nround++] = l;
 	}
+	return true;
 }
 
 /* Start l's groups while can() says yes; how many started. */
@@ -186,12 +211,17 @@ line_dispatch(struct rqueue *q, struct dline *l, rqueue_can_fn *can,
 		struct rgroup *g = &l->g[l->head++];
 
 		q->count -= g->n;
+		l->count -= g->n;
 		start(arg, g->id, l->dest, g->rcpts, g->n);
 		for (size_t k = 0; k < g->n; k++)
 			queue_due_clear(&g->rcpts[k]);
 		free(g->rcpts);
 		memset(g, 0, sizeof(*g));
 		started++;
+	}
+	if (l->overflow && l->count <= q->line_max / 2) {
+		l->overflow = false;
+		q->room = true;
 	}
 	return started;
 }
@@ -229,4 +259,8 @@ rqueue_dispatch(struct rqueue *q, rqueue_can_fn *can, rqueue_start_fn *start,
 	free(order);
 	q->nround = k;
 	q->next = k > 0 ? resume % k : 0;
+	if (q->overflow && q->count <= q->max / 2) {
+		q->overflow = false;
+		q->room = true;
+	}
 }

@@ -10,8 +10,10 @@
  * destination in turn, every group the connection limits allow. So a
  * finished job starts the next group of its destination without reading
  * queue.db again, and a destination that is slow or at its limit costs
- * no rescans: its recipients wait here, in order, up to a bound
- * (rqueue_full()); past it they stay in queue.db until there is room.
+ * no rescans: its recipients wait here, in order, up to a bound (a
+ * quarter of the whole for one destination, so that one stuck
+ * destination cannot keep the others out); past it they stay in
+ * queue.db until there is room again (rqueue_take_room()).
  */
 #ifndef SLUICE_QUEUE_RQUEUE_H
 #define SLUICE_QUEUE_RQUEUE_H
@@ -37,8 +39,12 @@ void	 rqueue_free(struct rqueue **qp);
 
 bool	 rqueue_full(const struct rqueue *q);
 size_t	 rqueue_count(const struct rqueue *q);
-/* A copy of d, at the end of its destination's line. */
-void	 rqueue_add(struct rqueue *q, const struct queue_due *d);
+/* A copy of d, at the end of its destination's line; false (not taken)
+ * when the queue or that line is full. */
+bool	 rqueue_add(struct rqueue *q, const struct queue_due *d);
+/* Has a full line (or the whole) drained to half since it refused a
+ * recipient? Those refused are due again: time for a full scan. Once. */
+bool	 rqueue_take_room(struct rqueue *q);
 /* Start what can start, the destinations in turn; false from can()
  * leaves that destination's groups waiting. */
 void	 rqueue_dispatch(struct rqueue *q, rqueue_can_fn *can,

@@ -140,9 +140,19 @@ record_notices(struct db *queue, const struct config *cfg,
 	}
 	if (k > 0 && body == NULL) {
 		buf_init(&stored, 0);
-		if (db_queue_body_read(queue, env->id, &stored, error_r) !=
-		    QUEUE_OK)
+		switch (db_queue_body_read(queue, env->id, &stored, error_r)) {
+		case QUEUE_OK:
+			break;
+		case QUEUE_NOTFOUND:
+			/* Deleted meanwhile (sluicectl queue delete): nobody
+			 * to tell about it. */
+			log_msg(LOG_INFO, NULL, env->id, "event=notice-skipped "
+			    "reason=\"message deleted\"");
+			k = 0;
+			break;
+		default:
 			rc = -1;
+		}
 		body = &stored;
 	}
 	if (k > 0 && rc == 0 && (rc = notice_make(cfg, qid, env, body->data,

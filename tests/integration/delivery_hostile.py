@@ -18,7 +18,9 @@ queue.db says:
 - a greeting trickled in a byte at a time: the stage deadline holds
   (bytes do not re-arm it);
 - a server that never answers the final dot: smtp_client_job_timeout
-  ends the attempt;
+  ends the attempt; the same with the message deleted meanwhile
+  (sluicectl queue delete) and a bounce due for a refused recipient: no
+  notice, and the queue worker carries on;
 - stopping sluiced while a job is under way: the recipient already
   refused is recorded (and bounced once), the one waiting stays queued
   and goes after the restart; nothing is sent twice;
@@ -60,6 +62,8 @@ SINKS = {
         "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
     "127.0.0.70": {}, "127.0.0.71": {}, "127.0.0.72": {},	# k1, k2, k3
     "127.0.0.68": dict(behaviour={"delays": {"MAIL": 0.05}}),	# backlog
+    "127.0.0.69": dict(behaviour={"rcpt": {"x@gone.test":
+        "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
 }
 for _a in BUSY:
 	SINKS[_a] = dict(behaviour={"greeting": "421 4.3.2 busy"})
@@ -80,6 +84,7 @@ ZONES = {
     "hang.test": ["@ MX 10 mx", "mx A 127.0.0.66"],
     "stop.test": ["@ MX 10 mx", "mx A 127.0.0.67"],
     "backlog.test": ["@ MX 10 mx", "mx A 127.0.0.68"],
+    "gone.test": ["@ MX 10 mx", "mx A 127.0.0.69"],
     "k1.test": ["@ MX 10 mx", "mx A 127.0.0.70"],
     "k2.test": ["@ MX 10 mx", "mx A 127.0.0.71"],
     "k3.test": ["@ MX 10 mx", "mx A 127.0.0.72"],
@@ -151,8 +156,12 @@ def slow(s, sinks, q):
 	check("timeout" in st[2] and "banner" in st[2], "a trickled greeting "
 	    "times out (%r)" % (st,))
 	check_eq(sinks["127.0.0.65"].messages(), [], "nothing sent")
-	conns = sinks["127.0.0.65"].sessions()
-	tr = [t for c in conns for t in getattr(c, "trickles", [])]
+	for _ in range(60):	# the sink sees the close within ~50 ms
+		tr = [t for c in sinks["127.0.0.65"].sessions()
+		    for t in c.trickles]
+		if tr and tr[0].ended is not None:
+			break
+		time.sleep(0.05)
 	check(tr and tr[0].cut and tr[0].sent < tr[0].total,
 	    "the client gave up mid-greeting (%r)" % (tr,))
 	took = tr[0].ended - tr[0].started
@@ -169,6 +178,22 @@ def hang(s, sinks, q):
 	check("took longer than %d s" % JOB_TIMEOUT in st[2],
 	    "smtp_client_job_timeout ended it (%r)" % (st[2],))
 	check("event=delivery-timeout" in s.log(), "logged")
+
+
+def gone(s, sinks, qid):
+	sink = sinks["127.0.0.69"]
+	for _ in range(200):
+		if any(len(t.rcpts) == 2 for t in sink.transactions()):
+			break
+		time.sleep(0.05)
+	s.ctl("queue", "delete", qid)
+	for _ in range(int((JOB_TIMEOUT + 10) * 20)):
+		if "event=notice-skipped" in s.log():
+			break
+		time.sleep(0.05)
+	check("event=notice-skipped" in s.log(), "no bounce for a deleted "
+	    "message, and no crash")
+	check(s.queue_worker() is not None, "the queue worker runs on")
 
 
 def stop_midway(s, sinks):
@@ -259,10 +284,12 @@ def scenarios(s, sinks):
 	    ("hang", "h@hang.test")):
 		q[name], _ = send(s, [rcpt], name)
 	q["few"], _ = send(s, ["f%d@few.test" % i for i in range(1, 6)], "few")
+	q["gone"], _ = send(s, ["g@gone.test", "x@gone.test"], "gone")
 	mx_rules(s, sinks, q)
 	limits(s, sinks, q)
 	too_many(s, sinks, q)
 	slow(s, sinks, q)
+	gone(s, sinks, q["gone"])
 	hang(s, sinks, q)
 	backlog(s, sinks)
 	stop_midway(s, sinks)

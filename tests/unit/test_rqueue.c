@@ -63,7 +63,7 @@ setup(void)
 {
 	config_init(&cfg);
 	cfg.smtp_client_rcpt_limit = 2;
-	q = rqueue_new(&cfg, 5);
+	q = rqueue_new(&cfg, 20);	/* 5 a destination */
 	memset(&T, 0, sizeof(T));
 	T.per_dest_left = 100;
 	T.total_left = 100;
@@ -86,7 +86,7 @@ Test(rqueue, groups_by_message_and_destination_within_the_rcpt_limit)
 	add("M1", 4, "d@y.example");
 	add("M2", 5, "e@x.example");
 	cr_assert_eq(rqueue_count(q), 5);
-	cr_assert(rqueue_full(q));
+	cr_assert_not(rqueue_full(q));
 	rqueue_dispatch(q, can, start, NULL);
 	cr_assert_eq(T.n, 4);
 	cr_assert_eq(rqueue_count(q), 0);
@@ -170,4 +170,31 @@ Test(rqueue, freed_with_groups_waiting)
 	rqueue_dispatch(q, can, start, NULL);
 	cr_assert_eq(T.n, 0);
 	/* teardown frees them (ASan checks nothing leaks). */
+}
+
+Test(rqueue, one_destination_takes_a_quarter_then_room_asks_for_a_scan)
+{
+	char a[64];
+
+	str_copy(T.refused, "x.example", sizeof(T.refused));
+	for (int i = 0; i < 8; i++) {
+		snprintf(a, sizeof(a), "r%d@x.example", i);
+		cr_assert_eq(rqueue_add(q, &(struct queue_due){ .rcpt_id = i,
+		    .message_id = "M1", .address = a }), i < 5,
+		    "recipient %d", i);
+	}
+	snprintf(a, sizeof(a), "t@x.example");
+	cr_assert(rqueue_add(q, &(struct queue_due){ .rcpt_id = 9,
+	    .message_id = "M2", .address = a }) == false,
+	    "x.example is at its share");
+	snprintf(a, sizeof(a), "s@y.example");
+	cr_assert(rqueue_add(q, &(struct queue_due){ .rcpt_id = 10,
+	    .message_id = "M2", .address = a }), "others still go in");
+	rqueue_dispatch(q, can, start, NULL);
+	cr_assert_not(rqueue_take_room(q), "x.example has not drained");
+	T.refused[0] = '\0';
+	rqueue_dispatch(q, can, start, NULL);
+	cr_assert_eq(rqueue_count(q), 0);
+	cr_assert(rqueue_take_room(q), "drained: the refused are due again");
+	cr_assert_not(rqueue_take_room(q), "said once");
 }

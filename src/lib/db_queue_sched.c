@@ -47,6 +47,12 @@ due_from_row(sqlite3_stmt *st, struct queue_due *d)
 	d->next_attempt = db_col_int(st, 7);
 }
 
+/* The columns due_from_row() reads. */
+#define DUE_SELECT \
+	"SELECT r.id, r.message_id, r.address, r.orcpt, r.route, " \
+	"r.notify, r.attempts, r.next_attempt " \
+	"FROM recipients r JOIN messages m ON m.id = r.message_id "
+
 /* Each row of st to cb, until it says stop. */
 static int
 due_walk(struct db *db, sqlite3_stmt *st, queue_due_cb cb, void *arg,
@@ -71,10 +77,7 @@ db_queue_due(struct db *db, int64_t now, int64_t after_time, int64_t after_id,
     size_t limit, queue_due_cb cb, void *arg, const char **error_r)
 {
 	/* The row value comparison keeps it a range scan of recipients_due. */
-	static const char sql[] =
-	    "SELECT r.id, r.message_id, r.address, r.orcpt, r.route, "
-	    "r.notify, r.attempts, r.next_attempt "
-	    "FROM recipients r JOIN messages m ON m.id = r.message_id "
+	static const char sql[] = DUE_SELECT
 	    "WHERE r.state IN ('queued', 'deferred') "
 	    "AND r.next_attempt <= ?1 "
 	    "AND (r.next_attempt, r.id) > (?2, ?3) AND m.held = 0 "
@@ -96,10 +99,7 @@ db_queue_due_late(struct db *db, int64_t now, int64_t after_id,
     const char **error_r)
 {
 	/* A range scan of the newest rows by id (the primary key). */
-	static const char sql[] =
-	    "SELECT r.id, r.message_id, r.address, r.orcpt, r.route, "
-	    "r.notify, r.attempts, r.next_attempt "
-	    "FROM recipients r JOIN messages m ON m.id = r.message_id "
+	static const char sql[] = DUE_SELECT
 	    "WHERE r.id > ?2 AND r.next_attempt < ?3 "
 	    "AND r.next_attempt <= ?1 "
 	    "AND r.state IN ('queued', 'deferred') AND m.held = 0 "

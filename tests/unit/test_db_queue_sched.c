@@ -1,7 +1,8 @@
 /* Unit tests for the queue worker's side of queue.db (db_queue_sched.c):
  * due recipients in order with a cursor, held messages left alone,
  * outcomes and attempts rows, alias expansion added once. And notify.h:
- * datagrams to a socket and to a directory of sockets. */
+ * datagrams to a socket and to a directory of sockets. Late rows by id,
+ * bodies in pieces, release. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -286,4 +288,84 @@ Test(sched, purge_keeps_what_is_waiting_or_recent)
 		cr_assert_eq(db_col_int(st, 2), 1, "and its attempts");
 		sqlite3_reset(st);
 	}
+}
+
+/* Rows committed after a cursor's rows but timed before them: by id. */
+Test(sched, late_rows_by_id_before_the_cursor_time)
+{
+	static const char *const a[] = { "a@x.example" };
+	static const char *const b[] = { "b@x.example" };
+	static const char *const c[] = { "c@x.example" };
+	struct seen s = { .n = 0 };
+	const char *err = NULL;
+	int64_t first_id;
+
+	queue(1, 200, a, 1);		/* read by a scan: cursor (200, id) */
+	cr_assert_eq(db_queue_due(db, 300, 0, 0, 10, collect, &s, &err),
+	    QUEUE_OK);
+	cr_assert_eq(s.n, 1);
+	first_id = s.d[0].rcpt_id;
+	seen_clear(&s);
+	queue(2, 150, b, 1);		/* committed later, timed earlier */
+	queue(3, 250, c, 1);		/* after the cursor: not late */
+	cr_assert_eq(db_queue_due(db, 300, 200, first_id, 10, collect, &s,
+	    &err), QUEUE_OK);
+	cr_assert_eq(s.n, 1, "the cursor alone misses the late row");
+	cr_assert_str_eq(s.d[0].address, "c@x.example");
+	seen_clear(&s);
+	cr_assert_eq(db_queue_due_late(db, 300, first_id, 200, 10, collect,
+	    &s, &err), QUEUE_OK, "%s", err);
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.d[0].address, "b@x.example");
+	seen_clear(&s);
+	/* Not yet due at 100: nothing. */
+	cr_assert_eq(db_queue_due_late(db, 100, first_id, 200, 10, collect,
+	    &s, &err), QUEUE_OK);
+	cr_assert_eq(s.n, 0);
+}
+
+/* The body in pieces, and only while the row is still the message's. */
+Test(sched, body_in_pieces_checked_against_its_message)
+{
+	static const char *const a[] = { "a@x.example" };
+	const char *err = NULL;
+	char id[QID_LEN + 1], piece[8];
+	int64_t row;
+	uint64_t size;
+
+	queue(1, 100, a, 1);
+	qid_encode(UINT64_C(1750000000001), 1, 1, id);
+	cr_assert_eq(db_queue_body_locate(db, id, &row, &size, &err),
+	    QUEUE_OK, "%s", err);
+	cr_assert_eq(size, strlen("Subject: x\r\n\r\nbody\r\n"));
+	cr_assert_eq(db_queue_body_read_at(db, id, row, 14, piece, 4, &err),
+	    QUEUE_OK, "%s", err);
+	cr_assert_arr_eq(piece, "body", 4);
+	cr_assert_eq(db_queue_body_read_at(db, id, row, size - 2, piece, 4,
+	    &err), QUEUE_ERR, "past the end");
+	/* Deleted, and its row number taken by the next message. */
+	cr_assert_eq(db_queue_delete(db, id, &err), QUEUE_OK);
+	queue(2, 100, a, 1);
+	cr_assert_eq(db_queue_body_read_at(db, id, row, 0, piece, 4, &err),
+	    QUEUE_ERR, "another message's body is never read for it");
+}
+
+/* Releasing a held message makes its recipients already due due now. */
+Test(sched, release_makes_due_now)
+{
+	static const char *const a[] = { "a@x.example" };
+	const char *err = NULL;
+	char id[QID_LEN + 1];
+	sqlite3_stmt *st;
+	int64_t before = (int64_t)time(NULL);
+
+	queue(1, 100, a, 1);
+	qid_encode(UINT64_C(1750000000001), 1, 1, id);
+	cr_assert_eq(db_queue_hold(db, id, true, &err), QUEUE_OK);
+	cr_assert_eq(db_queue_hold(db, id, false, &err), QUEUE_OK, "%s", err);
+	cr_assert_eq(sqlite3_prepare_v2(db->handle, "SELECT next_attempt "
+	    "FROM recipients", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_geq(sqlite3_column_int64(st, 0), before);
+	sqlite3_finalize(st);
 }

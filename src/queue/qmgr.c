@@ -551,18 +551,20 @@ rrecord_flush(struct qmgr *q)
 	rr->q = q;
 	rr->jobs = xreallocarray(NULL, n, sizeof(*rr->jobs));
 	memcpy(rr->jobs, q->rpending, n * sizeof(*rr->jobs));
+	rr->n = n;
+	if (tpool_submit(q->pool, rrecord_work, rrecord_done, rr) == -1) {
+		/* The pool's queue has room for this; should it not, the
+		 * jobs wait for the next completion or stop, not recorded
+		 * here on the loop (this may run inside remote's calls). */
+		log_msg(LOG_ERR, NULL, NULL, "event=record-delayed jobs=%zu",
+		    n);
+		free(rr->jobs);
+		free(rr);
+		return;
+	}
 	memmove(q->rpending, q->rpending + n,
 	    (q->nrpending - n) * sizeof(*q->rpending));
 	q->nrpending -= n;
-	rr->n = n;
-	if (tpool_submit(q->pool, rrecord_work, rrecord_done, rr) == -1) {
-		/* Cannot happen (the pool's queue has room); log it. */
-		log_msg(LOG_ERR, NULL, NULL, "event=record-dropped jobs=%zu", n);
-		rr->n = n;
-		q->recording = true;
-		rrecord_done(rr);
-		return;
-	}
 	q->recording = true;
 }
 
@@ -606,9 +608,13 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct qmgr *q = arg;
+
 	(void)fd;
 	(void)what;
-	qmgr_scan(arg);
+	if (q->nrpending > 0 && !q->recording)
+		rrecord_flush(q);	/* held back by a full pool */
+	qmgr_scan(q);
 }
 
 static void

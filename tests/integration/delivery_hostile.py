@@ -17,6 +17,8 @@ queue.db says:
   same connection, all delivered;
 - a greeting trickled in a byte at a time: the stage deadline holds
   (bytes do not re-arm it);
+- secure TLSA records none of which is usable (RFC 7672 2.2): TLS is
+  still required, so a server without STARTTLS gets nothing;
 - a server that never answers the final dot: smtp_client_job_timeout
   ends the attempt; the same with the message deleted meanwhile
   (sluicectl queue delete) and a bounce due for a refused recipient: no
@@ -62,6 +64,7 @@ SINKS = {
         "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
     "127.0.0.70": {}, "127.0.0.71": {}, "127.0.0.72": {},	# k1, k2, k3
     "127.0.0.68": dict(behaviour={"delays": {"MAIL": 0.05}}),	# backlog
+    "127.0.0.64": dict(starttls="none"),		# unusable.test
     "127.0.0.69": dict(behaviour={"rcpt": {"x@gone.test":
         "550 5.1.1 no such user"}, "delays": {"DATA_END": 60}}),
 }
@@ -85,6 +88,9 @@ ZONES = {
     "stop.test": ["@ MX 10 mx", "mx A 127.0.0.67"],
     "backlog.test": ["@ MX 10 mx", "mx A 127.0.0.68"],
     "gone.test": ["@ MX 10 mx", "mx A 127.0.0.69"],
+    # Secure TLSA records, none usable (PKIX-TA): TLS still required.
+    "unusable.test": ["@ MX 10 mx", "mx A 127.0.0.64",
+        "_25._tcp.mx TLSA 0 0 1 " + "ab" * 32],
     "k1.test": ["@ MX 10 mx", "mx A 127.0.0.70"],
     "k2.test": ["@ MX 10 mx", "mx A 127.0.0.71"],
     "k3.test": ["@ MX 10 mx", "mx A 127.0.0.72"],
@@ -178,6 +184,14 @@ def hang(s, sinks, q):
 	check("took longer than %d s" % JOB_TIMEOUT in st[2],
 	    "smtp_client_job_timeout ended it (%r)" % (st[2],))
 	check("event=delivery-timeout" in s.log(), "logged")
+
+
+def unusable_tlsa(s, sinks, qid):
+	st = wait_state(s, qid, "u@unusable.test", ("deferred",))
+	check_eq(st[1], "4.7.4", "unusable TLSA records, no STARTTLS offered: "
+	    "deferred 4.7.4 (%r)" % (st,))
+	check_eq(sinks["127.0.0.64"].messages(), [], "nothing sent in "
+	    "plaintext")
 
 
 def gone(s, sinks, qid):
@@ -285,10 +299,12 @@ def scenarios(s, sinks):
 		q[name], _ = send(s, [rcpt], name)
 	q["few"], _ = send(s, ["f%d@few.test" % i for i in range(1, 6)], "few")
 	q["gone"], _ = send(s, ["g@gone.test", "x@gone.test"], "gone")
+	q["unusable"], _ = send(s, ["u@unusable.test"], "unusable")
 	mx_rules(s, sinks, q)
 	limits(s, sinks, q)
 	too_many(s, sinks, q)
 	slow(s, sinks, q)
+	unusable_tlsa(s, sinks, q["unusable"])
 	gone(s, sinks, q["gone"])
 	hang(s, sinks, q)
 	backlog(s, sinks)

@@ -1,6 +1,5 @@
 /* remote: see remote.h. */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -21,38 +20,13 @@
 #include "rconn.h"
 #include "relay.h"
 #include "remote.h"
+#include "rpool.h"
 #include "tls_client.h"
 #include "util.h"
 
 #define HOSTS_MAX	32	/* MX hosts looked at per job */
 #define ADDRS_MAX	16	/* addresses kept per host */
 #define BODY_WINDOW	(256 * 1024)	/* body octets read at a time */
-
-struct cred {
-	char	*user, *pass;
-};
-
-struct remote_creds {
-	struct cred	*v;		/* per cfg->relay.v[i] */
-	size_t		 n;
-};
-
-/* A connection that just delivered, kept for the next message. */
-struct idle {
-	struct idle		*next;
-	struct remote		*r;
-	struct rconn		*conn;
-	struct event		*ev_expire, *ev_free;
-	char			 dest[256];
-	char			 host[256];
-	char			 peer[300];
-	char			 ip[DNS_ADDR_TEXT_MAX];
-	int			 port;
-	const char		*dnssec;
-	const struct relay	*relay;
-	const struct cred	*cred;
-	bool			 gone;		/* closing: not counted */
-};
 
 struct remote {
 	struct event_base	*base;
@@ -67,7 +41,7 @@ struct remote {
 	size_t			 nours;
 	struct remote_job_state	*jobs;		/* under way */
 	size_t			 njobs;
-	struct idle		*idle;		/* connections kept */
+	struct rpool		*pool;		/* connections kept */
 	uint64_t		 next_sid;
 };
 
@@ -98,7 +72,7 @@ struct remote_job_state {
 	struct remote_job	*job;
 	struct remote_job_state	*next;
 	const struct relay	*relay;
-	const struct cred	*cred;
+	const struct remote_cred *cred;
 	struct host		 hosts[HOSTS_MAX];
 	size_t			 nhosts;
 	size_t			 ri;		/* next host to look up */
@@ -613,7 +587,7 @@ job_limits(const struct config *cfg, struct smtpc_limits *l)
 	l->helo = l->starttls = l->auth = l->rset = l->mail = l->rcpt =
 	    l->data_init = l->data_block = l->quit = cmd;
 	l->data_done = (unsigned)cfg->smtp_client_data_timeout;
-	/* A kept connection is closed by idle_expire() (QUIT); the
+	/* A kept connection is closed by the pool (QUIT, rpool.h); the
 	 * session's own limit only backs it up. */
 	if (cfg->smtp_client_reuse_time > 0)
 		l->idle = (unsigned)cfg->smtp_client_reuse_time + 5;
@@ -720,153 +694,22 @@ job_next_addr(struct remote_job_state *st)
 	job_connect(st, &h->addrs[st->ai], job_port(st));
 }
 
-/* ---- connection reuse ------------------------------------------------ */
-
-static void
-idle_unlink(struct remote *r, struct idle *i)
-{
-	for (struct idle **pp = &r->idle; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == i) {
-			*pp = i->next;
-			return;
-		}
-}
-
-static void
-idle_free(struct idle *i)
-{
-	rconn_free(&i->conn);
-	if (i->ev_expire != NULL)
-		event_free(i->ev_expire);
-	if (i->ev_free != NULL)
-		event_free(i->ev_free);
-	free(i);
-}
-
-static void
-idle_gone(evutil_socket_t fd, short what, void *arg)
-{
-	struct idle *i = arg;
-
-	(void)fd;
-	(void)what;
-	idle_unlink(i->r, i);
-	idle_free(i);
-}
-
-/* Kept too long unused, or its place is needed: QUIT; closed() then
- * frees it. */
-static void
-idle_close(struct idle *i)
-{
-	i->gone = true;
-	rconn_quit(i->conn);
-}
-
-static void
-idle_expire(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	idle_close(arg);
-}
-
-/* Kept connections not closing, to dest or (NULL) to anywhere. */
-static size_t
-idle_count(const struct remote *r, const char *dest)
-{
-	size_t n = 0;
-
-	for (const struct idle *i = r->idle; i != NULL; i = i->next)
-		n += !i->gone && (dest == NULL || strcmp(i->dest, dest) == 0);
-	return n;
-}
-
-/* Close the kept connection unused longest, for a new one's place. */
-static void
-idle_evict(struct remote *r)
-{
-	struct idle *last = NULL;
-
-	for (struct idle *i = r->idle; i != NULL; i = i->next)
-		if (!i->gone)
-			last = i;
-	if (last != NULL)
-		idle_close(last);
-}
-
-static void
-idle_rcpt_done(void *ctx, const struct smtpc_message *m, size_t index,
-    const struct smtpc_outcome *o)
-{
-	(void)ctx;
-	(void)m;
-	(void)index;
-	(void)o;
-}
-
-static void
-idle_msg_done(void *ctx, const struct smtpc_message *m,
-    const struct smtpc_outcome *o)
-{
-	(void)ctx;
-	(void)m;
-	(void)o;
-}
-
-static void
-idle_closed(void *ctx, const char *why)
-{
-	struct idle *i = ctx;
-
-	(void)why;
-	i->gone = true;
-	event_active(i->ev_free, EV_TIMEOUT, 0);
-}
+/* ---- the session's results ------------------------------------------- */
 
 /* The job is done with a healthy connection: keep it a little. */
 static void
-idle_keep(struct remote_job_state *st)
+job_keep_conn(struct remote_job_state *st)
 {
-	struct remote *r = st->job->r;
-	struct idle *i = xcalloc(1, sizeof(*i));
-	struct rconn_callbacks cb = { i, idle_rcpt_done, idle_msg_done,
-	    idle_closed };
-	struct timeval tv = { r->cfg->smtp_client_reuse_time, 0 };
+	struct rpool_conn k = { .conn = st->conn, .port = st->last_port,
+	    .dnssec = st->dnssec, .relay = st->relay, .cred = st->cred };
 
-	i->r = r;
-	i->conn = st->conn;
+	str_copy(k.host, st->hosts[st->hi].name, sizeof(k.host));
+	str_copy(k.peer, st->peer, sizeof(k.peer));
+	str_copy(k.ip, st->ip, sizeof(k.ip));
 	st->conn = NULL;
-	str_copy(i->dest, st->job->dest, sizeof(i->dest));
-	str_copy(i->host, st->hosts[st->hi].name, sizeof(i->host));
-	str_copy(i->peer, st->peer, sizeof(i->peer));
-	str_copy(i->ip, st->ip, sizeof(i->ip));
-	i->port = st->last_port;
-	i->dnssec = st->dnssec;
-	i->relay = st->relay;
-	i->cred = st->cred;
-	i->ev_expire = evtimer_new(r->base, idle_expire, i);
-	i->ev_free = event_new(r->base, -1, 0, idle_gone, i);
-	rconn_set_callbacks(i->conn, &cb);
-	evtimer_add(i->ev_expire, &tv);
-	i->next = r->idle;
-	r->idle = i;
+	rpool_keep(st->job->r->pool, st->job->dest, &k,
+	    (unsigned)st->job->r->cfg->smtp_client_reuse_time);
 }
-
-/* A kept connection to dest, taken out of the pool, or NULL. */
-static struct idle *
-idle_take(struct remote *r, const char *dest)
-{
-	for (struct idle *i = r->idle; i != NULL; i = i->next)
-		if (!i->gone && strcmp(i->dest, dest) == 0 &&
-		    rconn_reusable(i->conn)) {
-			idle_unlink(r, i);
-			return i;
-		}
-	return NULL;
-}
-
-/* ---- the session's results ------------------------------------------- */
 
 /* A copy that lives as long as the job (the verdicts point at it). */
 static const char *
@@ -1020,7 +863,7 @@ on_msg_done(void *ctx, const struct smtpc_message *m,
 	if (o->verdict == SMTPC_OK && unsettled(st->job) == 0 &&
 	    st->job->r->cfg->smtp_client_reuse_time > 0 &&
 	    rconn_reusable(st->conn)) {
-		idle_keep(st);
+		job_keep_conn(st);
 		if (st->ev_free == NULL)
 			st->ev_free = event_new(st->job->r->base, -1, 0,
 			    on_conn_gone, st);
@@ -1218,7 +1061,8 @@ jobs_for(const struct remote *r, const char *dest)
 bool
 remote_can_start(const struct remote *r, const char *dest)
 {
-	size_t kept = idle_count(r, NULL), kept_dest = idle_count(r, dest);
+	size_t kept = rpool_count(r->pool, NULL);
+	size_t kept_dest = rpool_count(r->pool, dest);
 
 	if (kept_dest > 0)
 		return true;
@@ -1266,7 +1110,7 @@ job_start_relay(struct remote_job_state *st, const char *name)
 		return;
 	}
 	st->relay = rl;
-	st->cred = &r->creds->v[rl - r->cfg->relay.v];
+	st->cred = remote_creds_get(r->creds, (size_t)(rl - r->cfg->relay.v));
 	host_add(st, rl->host, 0);
 	st->dnssec = "insecure";
 	memset(&a, 0, sizeof(a));
@@ -1305,23 +1149,20 @@ job_resolve(struct remote_job_state *st)
 static int
 job_reuse(struct remote_job_state *st)
 {
-	struct remote *r = st->job->r;
-	struct idle *i = idle_take(r, st->job->dest);
+	struct rpool_conn k;
 	struct rconn_callbacks cb = { st, on_rcpt_done, on_msg_done,
 	    on_closed };
 
-	if (i == NULL)
+	if (!rpool_take(st->job->r->pool, st->job->dest, &k))
 		return -1;
-	st->conn = i->conn;
-	i->conn = NULL;
-	host_add(st, i->host, 0);
-	str_copy(st->peer, i->peer, sizeof(st->peer));
-	str_copy(st->ip, i->ip, sizeof(st->ip));
-	st->dnssec = i->dnssec;
-	st->relay = i->relay;
-	st->cred = i->cred;
+	st->conn = k.conn;
+	host_add(st, k.host, 0);
+	str_copy(st->peer, k.peer, sizeof(st->peer));
+	str_copy(st->ip, k.ip, sizeof(st->ip));
+	st->dnssec = k.dnssec;
+	st->relay = k.relay;
+	st->cred = k.cred;
 	st->reused = true;
-	idle_free(i);
 	rconn_set_callbacks(st->conn, &cb);
 	job_message(st);
 	st->conn_noted = false;
@@ -1377,9 +1218,9 @@ remote_start(struct remote *r, const char *message_id, const char *dest,
 	r->njobs++;
 	if (job_reuse(st) == 0)
 		return 0;
-	if (r->njobs + idle_count(r, NULL) >
+	if (r->njobs + rpool_count(r->pool, NULL) >
 	    (size_t)r->cfg->smtp_client_max_connections)
-		idle_evict(r);
+		rpool_evict(r->pool);
 	job_resolve(st);
 	return 0;
 }
@@ -1409,76 +1250,11 @@ remote_stop(struct remote *r)
 		j->n = k;
 		job_finish(st);
 	}
-	while (r->idle != NULL) {
-		struct idle *i = r->idle;
-
-		r->idle = i->next;
-		idle_free(i);
-	}
+	rpool_free(&r->pool);
+	r->pool = rpool_new(r->base);
 }
 
 /* ---- the transport ----------------------------------------------------- */
-
-/* A relay's credentials: user name on line 1, password on line 2. */
-static void
-cred_load(const struct relay *rl, struct cred *c)
-{
-	struct buf b = BUF_INIT;
-	struct stat sb;
-	const char *err;
-	char *nl;
-
-	if (rl->auth_file == NULL)
-		return;
-	if (stat(rl->auth_file, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_msg(LOG_WARNING, NULL, NULL, "event=relay-auth-file-open "
-		    "relay=%s file=%s mode=%04o note=\"others may read the "
-		    "password: chmod 600\"", rl->name, rl->auth_file,
-		    (unsigned)(sb.st_mode & 07777));
-	buf_init(&b, 0);
-	if (buf_read_file(&b, rl->auth_file, 4096, &err) == -1 ||
-	    (nl = strchr(b.data, '\n')) == NULL) {
-		log_msg(LOG_ERR, NULL, NULL, "event=relay-auth-unreadable "
-		    "relay=%s file=%s", rl->name, rl->auth_file);
-		buf_release(&b);
-		return;
-	}
-	*nl = '\0';
-	c->user = xstrdup(b.data);
-	c->pass = xstrndup(nl + 1, strcspn(nl + 1, "\r\n"));
-	mem_wipe(b.data, b.len);
-	buf_release(&b);
-}
-
-struct remote_creds *
-remote_creds_load(const struct config *cfg)
-{
-	struct remote_creds *c = xcalloc(1, sizeof(*c));
-
-	c->n = cfg->relay.n;
-	c->v = xcalloc(c->n + 1, sizeof(*c->v));
-	for (size_t i = 0; i < c->n; i++)
-		cred_load(&cfg->relay.v[i], &c->v[i]);
-	return c;
-}
-
-void
-remote_creds_free(struct remote_creds **cp)
-{
-	struct remote_creds *c = *cp;
-
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->v[i].pass != NULL)
-			mem_wipe(c->v[i].pass, strlen(c->v[i].pass));
-		free(c->v[i].user);
-		free(c->v[i].pass);
-	}
-	free(c->v);
-	free(c);
-	*cp = NULL;
-}
 
 static void
 ours_load(struct remote *r)
@@ -1531,6 +1307,7 @@ remote_new(struct event_base *base, const struct config *cfg,
 	r->base = base;
 	r->cfg = cfg;
 	r->creds = creds != NULL ? creds : remote_creds_load(cfg);
+	r->pool = rpool_new(base);
 	r->record = record;
 	r->arg = arg;
 	path = xasprintf("%s/queue.db", cfg->state_dir);
@@ -1560,12 +1337,7 @@ remote_free(struct remote **rp)
 		r->jobs = r->jobs->next;
 		remote_job_free(&j);
 	}
-	while (r->idle != NULL) {
-		struct idle *i = r->idle;
-
-		r->idle = i->next;
-		idle_free(i);
-	}
+	rpool_free(&r->pool);
 	dns_resolver_free(&r->dns);
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);

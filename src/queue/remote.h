@@ -66,9 +66,15 @@ typedef void remote_record_fn(void *arg, struct remote_job *job);
  * The relays' credentials (relay auth=FILE), read while the process is
  * still root, so that the files may be root's alone (mode 0600).
  */
+struct remote_cred {
+	char	*user, *pass;		/* NULL: no AUTH */
+};
 struct remote_creds;
 struct remote_creds *remote_creds_load(const struct config *cfg);
 void	 remote_creds_free(struct remote_creds **cp);
+/* Relay i's (cfg->relay.v[i]), or NULL. */
+const struct remote_cred *remote_creds_get(const struct remote_creds *c,
+	    size_t i);
 
 /* creds: taken over (NULL: read them now, as whoever runs this). */
 struct remote *remote_new(struct event_base *base, const struct config *cfg,

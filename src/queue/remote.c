@@ -1073,12 +1073,6 @@ remote_can_start(const struct remote *r, const char *dest)
 	    (kept > 0 && r->njobs < (size_t)r->cfg->smtp_client_max_connections);
 }
 
-size_t
-remote_active(const struct remote *r)
-{
-	return r->njobs;
-}
-
 /* The envelope, and where the body is (it is read in pieces). */
 static int
 job_read(struct remote_job_state *st, struct db *queue,

@@ -97,8 +97,6 @@ int	 remote_start(struct remote *r, const char *message_id,
 /* Stopping: every job ends now; the recipients already settled are
  * handed to the owner, the others stay due. Kept connections close. */
 void	 remote_stop(struct remote *r);
-/* Jobs under way (not yet handed to the owner). */
-size_t	 remote_active(const struct remote *r);
 void	 remote_job_free(struct remote_job **jp);
 
 #endif

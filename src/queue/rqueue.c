@@ -110,12 +110,6 @@ rqueue_free(struct rqueue **qp)
 }
 
 bool
-rqueue_full(const struct rqueue *q)
-{
-	return q->count >= q->max;
-}
-
-bool
 rqueue_take_room(struct rqueue *q)
 {
 	bool room = q->room;

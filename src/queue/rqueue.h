@@ -37,7 +37,6 @@ typedef void rqueue_start_fn(void *arg, const char *id, const char *dest,
 struct rqueue *rqueue_new(const struct config *cfg, size_t max);
 void	 rqueue_free(struct rqueue **qp);
 
-bool	 rqueue_full(const struct rqueue *q);
 size_t	 rqueue_count(const struct rqueue *q);
 /* A copy of d, at the end of its destination's line; false (not taken)
  * when the queue or that line is full. */
